@@ -1,0 +1,100 @@
+# postern: one make builds everything. See README.md.
+#   make            build (gcc, -Werror, hardening flags) into build/
+#   make check      install what is missing, unit tests, integration tests,
+#                   then the integration tests again on an ASan+UBSan build
+#   make run        the demo mail host on loopback, state under demo/
+#   make fuzz       build and briefly run the libFuzzer targets (clang)
+
+CC       = gcc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+SAN     ?=
+
+PKGS     = libbsd libevent libcrypt lmdb
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+           -fstack-protector-strong -fPIE $(SAN)
+LDFLAGS += -pie -Wl,-z,relro,-z,now $(SAN)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbsd -levent -lcrypt -llmdb)
+
+ifneq ($(SAN),)
+CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS))
+endif
+
+COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
+             common/config.c common/tables.c common/privsep.c \
+             common/monitor.c common/auth.c
+SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c
+QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c
+CTL_SRC    = ctl/posternctl.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ = $(call obj,$(COMMON_SRC))
+
+PROGS = $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/posternctl
+UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
+
+all: $(PROGS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/smtpd: $(call obj,$(SMTPD_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/queued: $(call obj,$(QUEUED_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/posternctl: $(call obj,$(CTL_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# unit tests link the parsers they test and everything in common/
+LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c)
+$(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+PYTEST = /usr/bin/python3 -m pytest
+
+integration: all
+	POSTERN_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -ra tests/integration
+
+check:
+	sh tests/install-deps.sh
+	$(MAKE) all unit
+	$(MAKE) integration
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" CFLAGS="-O1 -g" all
+	POSTERN_BUILD=$(CURDIR)/build-asan POSTERN_SANITIZER=1 $(PYTEST) -q -ra tests/integration
+	$(MAKE) CC=clang BUILD=build-clang all
+	$(MAKE) fuzz-build
+
+run: all
+	sh etc/demo-run.sh $(CURDIR)/$(BUILD) $(CURDIR)/demo
+
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c
+fuzz-build:
+	@mkdir -p build-fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c17 $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS)) \
+	    -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) $(LDLIBS); done
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz $$t"; \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  ./build-fuzz/fuzz_$$t -max_total_time=$${FUZZ_SECONDS:-20} -max_len=4096 build-fuzz/corpus-$$t; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/libexec/postern $(DESTDIR)$(PREFIX)/sbin
+	install -m 755 $(BUILD)/smtpd $(BUILD)/queued $(DESTDIR)$(PREFIX)/libexec/postern/
+	install -m 755 $(BUILD)/posternctl $(DESTDIR)$(PREFIX)/sbin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 docs/postern.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 docs/posternctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf build build-asan build-clang build-fuzz
+
+.PHONY: all unit integration check run fuzz fuzz-build install clean

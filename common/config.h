@@ -1,0 +1,77 @@
+/*
+ * config.h: postern.conf, one readable file of "key value" lines.
+ * The parser is pure (text in, struct out, "file:line: message" on
+ * error) and fuzzed; daemons call config_load as root before chroot.
+ */
+#ifndef POSTERN_CONFIG_H
+#define POSTERN_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_MAX_DOMAINS 64
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_NETS 64
+#define CONFIG_MAX_LINE 1024
+#define CONFIG_MAX_FILE (1024 * 1024)
+
+struct listen_spec {
+	char proto[16];                /* "smtp" */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[80];                 /* as written, for logs */
+};
+
+struct netmask {
+	int family;
+	uint8_t addr[16];
+	unsigned bits;
+};
+
+struct config {
+	char path[PATH_MAX];      /* the file read */
+	char confdir[PATH_MAX];   /* its directory: users and aliases live here */
+	char hostname[256];
+	char domains[CONFIG_MAX_DOMAINS][256];
+	size_t ndomains;
+	struct listen_spec listen[CONFIG_MAX_LISTEN];
+	size_t nlisten;
+	char spool[PATH_MAX];
+	char mail_root[PATH_MAX];
+	char users_file[NAME_MAX + 1];   /* name inside confdir */
+	char aliases_file[NAME_MAX + 1]; /* name inside confdir */
+	struct netmask relay_nets[CONFIG_MAX_NETS];
+	size_t nrelay_nets;
+	uint64_t max_message_size;
+	uint64_t max_recipients;
+	uint64_t max_sessions;
+	uint64_t max_sessions_per_ip;
+	uint64_t timeout_command_ms;
+	uint64_t timeout_data_ms;
+	uint64_t greeting_delay_ms;
+	uint64_t retry_min_ms;
+	uint64_t retry_max_ms;
+	uint64_t queue_lifetime_ms;
+	uint64_t delivery_concurrency;
+	bool log_stderr;
+};
+
+void config_defaults(struct config *c);
+/* Parses text (not NUL-terminated). On error returns -1 and writes
+ * "fname:line: message" into err. */
+int config_parse(const char *text, size_t len, const char *fname,
+    struct config *c, char *err, size_t errlen);
+/* Reads and parses the file at path (at most CONFIG_MAX_FILE bytes). */
+int config_load(const char *path, struct config *c, char *err, size_t errlen);
+
+bool config_is_local_domain(const struct config *c, const char *domain);
+/* True if the address is inside one of relay_nets. */
+bool config_is_relay_client(const struct config *c, const struct sockaddr *sa);
+bool netmask_parse(const char *s, struct netmask *out);
+bool netmask_match(const struct netmask *m, const struct sockaddr *sa);
+bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len);
+
+#endif

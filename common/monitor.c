@@ -1,0 +1,139 @@
+/*
+ * monitor.c: supervising parent shared by smtpd and queued. Runs as
+ * root and does nothing with untrusted input: it only forks, waits,
+ * forwards signals and passes the helper's socket to the worker. It
+ * waits with sigtimedwait (no event library), so its children start
+ * with a clean signal state.
+ */
+#include "monitor.h"
+#include "ipc.h"
+#include "log.h"
+#include "privsep.h"
+#include "proto.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct monitor {
+	const struct monitor_spec *spec;
+	pid_t worker, helper;
+	int worker_ctl;
+	int exit_code;
+	bool stopping;
+	time_t helper_restart_at; /* 0: no restart pending */
+	unsigned helper_failures;
+	time_t helper_started;
+};
+
+static void spawn_helper(struct monitor *m)
+{
+	int sock;
+	m->helper = proc_spawn(m->spec->helper_title, m->spec->helper_main,
+	    m->spec->helper_arg, &sock, NULL, 0);
+	if (m->helper < 0) {
+		log_warn("fork %s", m->spec->helper_title);
+		m->helper = 0;
+		m->helper_restart_at = time(NULL) + 1;
+		return;
+	}
+	m->helper_started = time(NULL);
+	m->helper_restart_at = 0;
+	if (ipc_send_fd(m->worker_ctl, P_HELPER, 0, NULL, 0, sock) < 0)
+		log_warn("passing helper socket to worker");
+	close(sock);
+}
+
+static void stop_all(struct monitor *m, int sig)
+{
+	m->stopping = true;
+	if (m->worker > 0)
+		kill(m->worker, sig);
+	if (m->helper > 0)
+		kill(m->helper, sig);
+}
+
+static void reap(struct monitor *m)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		const char *how = WIFSIGNALED(status) ? "killed by signal" : "exited with";
+		int code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+		if (pid == m->worker) {
+			m->worker = 0;
+			if (!m->stopping) {
+				log_warnx("%s %s %d; stopping", m->spec->worker_title, how, code);
+				m->exit_code = 1;
+			}
+			stop_all(m, SIGTERM);
+		} else if (pid == m->helper) {
+			m->helper = 0;
+			if (!m->stopping) {
+				log_warnx("%s %s %d; restarting it", m->spec->helper_title, how, code);
+				/* one that keeps dying at start is restarted more slowly */
+				if (time(NULL) - m->helper_started < 5)
+					m->helper_failures++;
+				else
+					m->helper_failures = 0;
+				m->helper_restart_at = time(NULL) + (m->helper_failures > 3 ? 5 : 0);
+			}
+		}
+	}
+}
+
+int monitor_run(const struct monitor_spec *spec)
+{
+	struct monitor m = { .spec = spec };
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	/* blocked here; proc_spawn's children unblock them */
+	sigprocmask(SIG_BLOCK, &set, &old);
+
+	m.worker = proc_spawn(spec->worker_title, spec->worker_main, spec->worker_arg,
+	    &m.worker_ctl, spec->worker_keep_fds, spec->worker_nkeep);
+	if (m.worker < 0)
+		fatal("fork %s", spec->worker_title);
+	for (size_t i = 0; i < spec->worker_nkeep; i++)
+		close(spec->worker_keep_fds[i]);
+	spawn_helper(&m);
+
+	time_t stop_deadline = 0;
+	while (m.worker > 0 || m.helper > 0) {
+		struct timespec ts = { 1, 0 };
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGCHLD) {
+			reap(&m);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			if (!m.stopping)
+				log_info("signal %d: stopping", sig);
+			stop_all(&m, SIGTERM);
+		} else if (sig == SIGHUP) {
+			if (m.worker > 0)
+				kill(m.worker, SIGHUP);
+		}
+		reap(&m);
+		time_t now = time(NULL);
+		if (m.stopping) {
+			if (stop_deadline == 0)
+				stop_deadline = now + 15;
+			else if (now >= stop_deadline)
+				stop_all(&m, SIGKILL);
+		} else if (m.helper == 0 && m.helper_restart_at && now >= m.helper_restart_at) {
+			spawn_helper(&m);
+		}
+	}
+	close(m.worker_ctl);
+	log_info("stopped");
+	return m.exit_code;
+}

@@ -1,0 +1,43 @@
+/*
+ * util.h: small helpers every postern program shares: bounded number,
+ * size and duration parsing, queue ids, full writes, fd flags.
+ * Pure functions or thin syscall wrappers; no privileges needed.
+ */
+#ifndef POSTERN_UTIL_H
+#define POSTERN_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define QID_LEN 16 /* hex digits of a queue id */
+
+/* "35M", "1024", "10k", "2G" -> bytes. Returns false on syntax error or
+ * a value above max. */
+bool parse_size(const char *s, uint64_t max, uint64_t *out);
+/* "300s", "5m", "4h", "5d", "250ms", bare number = seconds -> milliseconds. */
+bool parse_duration_ms(const char *s, uint64_t max_ms, uint64_t *out);
+/* Decimal unsigned integer within [min,max]; nothing else allowed. */
+bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* A fresh queue id: 44 bits of milliseconds, 20 bits of sequence;
+ * strictly increasing within a process. */
+uint64_t qid_new(void);
+void qid_format(uint64_t qid, char out[QID_LEN + 1]);
+bool qid_parse(const char *s, size_t len, uint64_t *out);
+
+/* write()/read() the whole buffer, retrying on EINTR and short counts. */
+bool write_all(int fd, const void *buf, size_t len);
+int set_nonblock(int fd);
+int set_cloexec(int fd);
+
+uint64_t now_ms(void);
+/* RFC 5322 date for Received: and friends. */
+void rfc5322_date(char *out, size_t outlen, time_t t);
+
+/* Checks a local user (mailbox) name: 1..64 of [a-z0-9._-], not starting
+ * with '.' or '-'. The same rule everywhere a name becomes a path. */
+bool valid_username(const char *s, size_t len);
+
+#endif

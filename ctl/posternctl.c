@@ -1,0 +1,328 @@
+/*
+ * posternctl.c: the administrator's command line. Runs as root (or as
+ * the developer in an unprivileged setup): manages the users file,
+ * checks the configuration, and creates the system users and
+ * directories postern needs. Never talks to the network.
+ */
+#include "config.h"
+#include "privsep.h"
+#include "tables.h"
+#include "util.h"
+
+#include <bsd/readpassphrase.h>
+#include <bsd/string.h>
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *conf_path = "/etc/postern/postern.conf";
+static struct config conf;
+
+static void usage(void)
+{
+	fprintf(stderr,
+	    "usage: posternctl [-f config] check\n"
+	    "       posternctl [-f config] setup\n"
+	    "       posternctl [-f config] user list\n"
+	    "       posternctl [-f config] user add NAME      (password from the terminal or one line of stdin)\n"
+	    "       posternctl [-f config] user passwd NAME\n"
+	    "       posternctl [-f config] user del NAME\n");
+	exit(2);
+}
+
+static void load_config(void)
+{
+	char err[1024];
+	if (config_load(conf_path, &conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+}
+
+static int open_confdir(void)
+{
+	int fd = open(conf.confdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "posternctl: %s: %s\n", conf.confdir, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+/* Loads users (and aliases when want_aliases); a missing users file is
+ * an empty table. Exits with file:line on a parse error. */
+static void load_tables(struct tables *t, bool want_aliases)
+{
+	char err[1024];
+	size_t len;
+	int dfd = open_confdir();
+	struct stat st;
+	memset(t, 0, sizeof(*t));
+	if (fstatat(dfd, conf.users_file, &st, 0) == 0) {
+		char *text = read_small_file(dfd, conf.users_file, TABLE_MAX_FILE, &len, err, sizeof(err));
+		if (text == NULL || users_parse(text, len, conf.users_file, t, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s/%s\n", conf.confdir, err);
+			exit(1);
+		}
+		explicit_bzero(text, len);
+		free(text);
+	}
+	if (want_aliases && fstatat(dfd, conf.aliases_file, &st, 0) == 0) {
+		char *text = read_small_file(dfd, conf.aliases_file, TABLE_MAX_FILE, &len, err, sizeof(err));
+		if (text == NULL || aliases_parse(text, len, conf.aliases_file, t, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s/%s\n", conf.confdir, err);
+			exit(1);
+		}
+		free(text);
+	}
+	if (tables_finish(t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", conf.confdir, err);
+		exit(1);
+	}
+	close(dfd);
+}
+
+/* Rewrites the users file atomically: temp file, fsync, rename, and the
+ * directory synced; root:postern-auth 0640 when privileged. */
+static void save_users(const struct tables *t)
+{
+	char tmp[NAME_MAX + 1];
+	int dfd = open_confdir();
+	if (snprintf(tmp, sizeof(tmp), ".%.240s.tmp", conf.users_file) >= (int)sizeof(tmp))
+		exit(1);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		fprintf(stderr, "posternctl: %s/%s: %s\n", conf.confdir, tmp, strerror(errno));
+		exit(1);
+	}
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "# postern users: name:crypt(3) hash. Edit with 'posternctl user'.\n");
+	for (size_t i = 0; i < t->nusers; i++)
+		fprintf(f, "%s:%s\n", t->users[i].name, t->users[i].hash);
+	if (fflush(f) != 0 || fsync(fd) < 0) {
+		fprintf(stderr, "posternctl: writing %s: %s\n", tmp, strerror(errno));
+		exit(1);
+	}
+	if (privsep_enabled()) {
+		uid_t uid;
+		gid_t gid;
+		if (privsep_lookup(USER_AUTH, &uid, &gid) && fchown(fd, 0, gid) < 0) {
+			fprintf(stderr, "posternctl: chown %s: %s\n", tmp, strerror(errno));
+			exit(1);
+		}
+	}
+	fchmod(fd, 0640);
+	fclose(f);
+	if (renameat(dfd, tmp, dfd, conf.users_file) < 0) {
+		fprintf(stderr, "posternctl: rename: %s\n", strerror(errno));
+		exit(1);
+	}
+	fsync(dfd);
+	close(dfd);
+}
+
+static void read_password(char *buf, size_t len)
+{
+	if (isatty(STDIN_FILENO)) {
+		char again[256];
+		if (readpassphrase("Password: ", buf, len, RPP_REQUIRE_TTY) == NULL ||
+		    readpassphrase("Again: ", again, sizeof(again), RPP_REQUIRE_TTY) == NULL) {
+			fprintf(stderr, "posternctl: cannot read password\n");
+			exit(1);
+		}
+		if (strcmp(buf, again) != 0) {
+			fprintf(stderr, "posternctl: passwords differ\n");
+			exit(1);
+		}
+		explicit_bzero(again, sizeof(again));
+	} else {
+		if (fgets(buf, (int)len, stdin) == NULL) {
+			fprintf(stderr, "posternctl: no password on standard input\n");
+			exit(1);
+		}
+		buf[strcspn(buf, "\r\n")] = '\0';
+	}
+	if (buf[0] == '\0') {
+		fprintf(stderr, "posternctl: empty password refused\n");
+		exit(1);
+	}
+}
+
+static void hash_password(const char *pw, char *out, size_t outlen)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data cd;
+	memset(&cd, 0, sizeof(cd));
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) == NULL) {
+		fprintf(stderr, "posternctl: crypt_gensalt: %s\n", strerror(errno));
+		exit(1);
+	}
+	char *h = crypt_rn(pw, salt, &cd, sizeof(cd));
+	if (h == NULL || h[0] == '*' || strlcpy(out, h, outlen) >= outlen) {
+		fprintf(stderr, "posternctl: crypt failed\n");
+		exit(1);
+	}
+	explicit_bzero(&cd, sizeof(cd));
+}
+
+static int cmd_user(int argc, char **argv)
+{
+	struct tables t;
+	if (argc < 1)
+		usage();
+	load_config();
+	load_tables(&t, strcmp(argv[0], "list") != 0);
+	if (strcmp(argv[0], "list") == 0) {
+		for (size_t i = 0; i < t.nusers; i++)
+			printf("%s\n", t.users[i].name);
+		return 0;
+	}
+	if (argc != 2)
+		usage();
+	const char *name = argv[1];
+	if (!valid_username(name, strlen(name))) {
+		fprintf(stderr, "posternctl: '%s' is not a valid user name (1-64 of a-z 0-9 . _ -)\n", name);
+		return 1;
+	}
+	const struct user_entry *u = tables_user(&t, name);
+	if (strcmp(argv[0], "del") == 0) {
+		if (u == NULL) {
+			fprintf(stderr, "posternctl: no user '%s'\n", name);
+			return 1;
+		}
+		size_t i = (size_t)(u - t.users);
+		memmove(&t.users[i], &t.users[i + 1], (t.nusers - i - 1) * sizeof(*t.users));
+		t.nusers--;
+		save_users(&t);
+		printf("user %s deleted (the Maildir is kept)\n", name);
+		return 0;
+	}
+	bool add = strcmp(argv[0], "add") == 0;
+	if (!add && strcmp(argv[0], "passwd") != 0)
+		usage();
+	if (add && u) {
+		fprintf(stderr, "posternctl: user '%s' already exists\n", name);
+		return 1;
+	}
+	if (!add && u == NULL) {
+		fprintf(stderr, "posternctl: no user '%s'\n", name);
+		return 1;
+	}
+	if (add) {
+		for (size_t i = 0; i < t.naliases; i++)
+			if (strcmp(t.aliases[i].name, name) == 0) {
+				fprintf(stderr, "posternctl: '%s' is an alias\n", name);
+				return 1;
+			}
+	}
+	char pw[256], hash[HASH_MAX + 1];
+	read_password(pw, sizeof(pw));
+	hash_password(pw, hash, sizeof(hash));
+	explicit_bzero(pw, sizeof(pw));
+	if (add) {
+		struct user_entry *n = reallocarray(t.users, t.nusers + 1, sizeof(*n));
+		if (n == NULL)
+			return 1;
+		t.users = n;
+		strlcpy(n[t.nusers].name, name, sizeof(n->name));
+		strlcpy(n[t.nusers].hash, hash, sizeof(n->hash));
+		t.nusers++;
+	} else {
+		strlcpy(((struct user_entry *)u)->hash, hash, sizeof(u->hash));
+	}
+	save_users(&t);
+	printf("user %s %s\n", name, add ? "added" : "password changed");
+	tables_free(&t);
+	return 0;
+}
+
+static int cmd_check(void)
+{
+	struct tables t;
+	load_config();
+	load_tables(&t, true);
+	printf("%s: ok (%zu domain(s), %zu listener(s), %zu user(s), %zu alias(es))\n",
+	    conf.path, conf.ndomains, conf.nlisten, t.nusers, t.naliases);
+	tables_free(&t);
+	return 0;
+}
+
+static void run(const char *const argv[])
+{
+	pid_t pid = fork();
+	int status;
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "posternctl: %s failed\n", argv[0]);
+		exit(1);
+	}
+}
+
+/* Creates the system users and directories (idempotent). */
+static int cmd_setup(void)
+{
+	static const char *users[] = { USER_SMTPD, USER_QUEUE, USER_VMAIL, USER_AUTH };
+	load_config();
+	if (!privsep_enabled()) {
+		fprintf(stderr, "posternctl: setup needs root\n");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		if (getpwnam(users[i]) != NULL)
+			continue;
+		const char *argv[] = { "/usr/sbin/useradd", "--system", "--user-group",
+			"--no-create-home", "--home-dir", "/nonexistent", "--shell",
+			"/usr/sbin/nologin", users[i], NULL };
+		run(argv);
+		printf("created system user %s\n", users[i]);
+	}
+	uid_t uid;
+	gid_t gid;
+	privsep_lookup(USER_AUTH, &uid, &gid);
+	/* the auth helper's chroot: readable, not writable, by it */
+	if (chown(conf.confdir, 0, 0) < 0 || chmod(conf.confdir, 0755) < 0)
+		fprintf(stderr, "posternctl: %s: %s\n", conf.confdir, strerror(errno));
+	int dfd = open_confdir();
+	if (fchownat(dfd, conf.users_file, 0, gid, 0) == 0 &&
+	    fchmodat(dfd, conf.users_file, 0640, 0) < 0)
+		fprintf(stderr, "posternctl: chmod %s: %s\n", conf.users_file, strerror(errno));
+	if (fchownat(dfd, conf.aliases_file, 0, 0, 0) == 0 &&
+	    fchmodat(dfd, conf.aliases_file, 0644, 0) < 0)
+		fprintf(stderr, "posternctl: chmod %s: %s\n", conf.aliases_file, strerror(errno));
+	close(dfd);
+	printf("setup done; queued creates the spool and mail root on start\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ch;
+	while ((ch = getopt(argc, argv, "f:")) != -1) {
+		if (ch == 'f')
+			conf_path = optarg;
+		else
+			usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if (strcmp(argv[0], "check") == 0)
+		return cmd_check();
+	if (strcmp(argv[0], "setup") == 0)
+		return cmd_setup();
+	if (strcmp(argv[0], "user") == 0)
+		return cmd_user(argc - 1, argv + 1);
+	usage();
+}

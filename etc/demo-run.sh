@@ -1,0 +1,63 @@
+#!/bin/sh
+# demo-run.sh BUILD_DIR STATE_DIR: the demo mail host behind `make run`.
+# Creates the demo config and users on first start (state under
+# STATE_DIR, kept across restarts), then runs queued and smtpd in the
+# foreground on loopback until Ctrl-C, which stops both cleanly.
+set -eu
+build=$1
+state=$2
+mkdir -p "$state/etc" "$state/spool" "$state/mail"
+conf=$state/etc/postern.conf
+if [ ! -f "$conf" ]; then
+	cat > "$conf" <<CONF
+# demo configuration written by make run; see postern.conf(5)
+hostname        mail.example.test
+domain          example.test
+listen          smtp 127.0.0.1:2525
+spool           $state/spool
+mail_root       $state/mail
+relay_networks  127.0.0.0/8
+log             stderr
+retry_min       30s
+retry_max       10m
+CONF
+fi
+if [ "$(id -u)" = 0 ]; then
+	"$build/posternctl" -f "$conf" setup >/dev/null
+	echo "running as root: each daemon chrooted under its own postern-* user"
+else
+	echo "running as $(id -un), not root: no chroot and no uid change (development mode)"
+fi
+users=$("$build/posternctl" -f "$conf" user list)
+echo "$users" | grep -qx alice || echo wonderland | "$build/posternctl" -f "$conf" user add alice >/dev/null
+echo "$users" | grep -qx bob || echo builder | "$build/posternctl" -f "$conf" user add bob >/dev/null
+[ -f "$state/etc/aliases" ] || printf 'postmaster: alice\nabuse: alice\n' > "$state/etc/aliases"
+
+"$build/queued" -f "$conf" &
+qpid=$!
+"$build/smtpd" -f "$conf" &
+spid=$!
+stop() {
+	trap - INT TERM
+	kill -TERM "$spid" "$qpid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	wait "$qpid" 2>/dev/null || true
+	echo "postern demo stopped; mail is kept under $state/mail"
+	exit 0
+}
+trap stop INT TERM
+cat <<MSG
+
+postern demo is up: SMTP on 127.0.0.1:2525, domain example.test,
+users alice (password wonderland) and bob (password builder).
+Send a message:
+  swaks --server 127.0.0.1:2525 --to alice@example.test --from you@example.test
+Mail lands in $state/mail/alice/new/. Ctrl-C stops every daemon.
+
+MSG
+# if either daemon exits, stop the other
+while kill -0 "$spid" 2>/dev/null && kill -0 "$qpid" 2>/dev/null; do
+	sleep 1 &
+	wait $! || true
+done
+stop

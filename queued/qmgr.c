@@ -1,0 +1,815 @@
+/*
+ * qmgr.c: the queue manager, queued's worker (postern-queue, chrooted
+ * to the spool root). It creates queue files for smtpd and passes their
+ * fds, makes committed messages durable in groups (file syncs, one
+ * directory sync, one LMDB transaction) before acknowledging any, keeps
+ * the LMDB index, schedules deliveries to the local delivery agent with
+ * retries and back-off, and at start reconciles files and index.
+ */
+#include "ipc.h"
+#include "log.h"
+#include "privsep.h"
+#include "proto.h"
+#include "qindex.h"
+#include "qrecord.h"
+#include "queued.h"
+#include "util.h"
+
+#include <bsd/string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define QUEUE_DIR "queue"
+#define INDEX_DIR "index"
+#define MAX_PENDING_PER_CLIENT 1024
+
+struct client;
+
+struct pending_file {
+	struct pending_file *next;
+	uint64_t qid;
+	int fd;
+};
+
+struct client {
+	struct client *next, *prev;
+	struct ipc_chan *ch;
+	struct pending_file *files;
+	size_t nfiles;
+};
+
+struct commit {
+	struct commit *next;
+	struct client *client; /* NULL if it went away meanwhile */
+	uint32_t reqid;
+	int fd;
+	struct qmsg msg;
+};
+
+/* One message whose due recipients are with the delivery agent. */
+struct inflight {
+	struct inflight *next;
+	uint64_t qid;
+	uint32_t outstanding;
+	uint32_t nresults;
+	struct result {
+		uint32_t rcpt;
+		uint8_t status;
+		char detail[QERR_MAX + 1];
+	} *results;
+	bool done;            /* all results in; waiting for the index update */
+};
+
+static struct {
+	struct queued_ctx *ctx;
+	const struct config *conf;
+	struct event_base *base;
+	struct qindex idx;
+	int queue_dirfd;
+	struct client *clients;
+	struct commit *commits, **commits_tail;
+	struct event *ev_commit, *ev_results, *ev_tick, *ev_listen;
+	struct ipc_chan *lda, *ctl;
+	struct inflight *inflight;
+	uint32_t ninflight_rcpts;
+	uint32_t next_reqid;
+	bool stopping;
+	uint64_t committed, delivered;
+} q;
+
+static void schedule_run(void);
+
+static void qfile_name(uint64_t qid, char out[QID_LEN + 1]) { qid_format(qid, out); }
+
+static void unlink_qfile(uint64_t qid)
+{
+	char name[QID_LEN + 1];
+	qfile_name(qid, name);
+	if (unlinkat(q.queue_dirfd, name, 0) < 0 && errno != ENOENT)
+		log_warn("%s: unlink queue file", name);
+}
+
+/* ---- clients (smtpd) ---- */
+
+static void client_free(struct client *c)
+{
+	/* files that were never committed are dropped now */
+	while (c->files) {
+		struct pending_file *f = c->files;
+		c->files = f->next;
+		close(f->fd);
+		unlink_qfile(f->qid);
+		free(f);
+	}
+	for (struct commit *k = q.commits; k; k = k->next)
+		if (k->client == c)
+			k->client = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		q.clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ipc_chan_free(c->ch);
+	free(c);
+}
+
+static void send_fail(struct client *c, uint32_t reqid, const char *why)
+{
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_cstr(&b, why);
+	ipc_chan_sendb(c->ch, Q_FAIL, reqid, &b, -1);
+	ipcb_free(&b);
+}
+
+static void handle_new(struct client *c, uint32_t reqid)
+{
+	char name[QID_LEN + 1];
+	if (q.stopping || c->nfiles >= MAX_PENDING_PER_CLIENT) {
+		send_fail(c, reqid, q.stopping ? "shutting down" : "too many open queue files");
+		return;
+	}
+	uint64_t qid = qid_new();
+	qfile_name(qid, name);
+	int fd = openat(q.queue_dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_warn("%s: creating queue file", name);
+		send_fail(c, reqid, "cannot create queue file");
+		return;
+	}
+	int wfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	struct pending_file *f = calloc(1, sizeof(*f));
+	if (wfd < 0 || f == NULL) {
+		close(fd);
+		if (wfd >= 0)
+			close(wfd);
+		free(f);
+		unlinkat(q.queue_dirfd, name, 0);
+		send_fail(c, reqid, "out of resources");
+		return;
+	}
+	f->qid = qid;
+	f->fd = fd;
+	f->next = c->files;
+	c->files = f;
+	c->nfiles++;
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_u64(&b, qid);
+	ipc_chan_sendb(c->ch, Q_NEW_OK, reqid, &b, wfd);
+	ipcb_free(&b);
+}
+
+static struct pending_file *take_file(struct client *c, uint64_t qid)
+{
+	for (struct pending_file **pp = &c->files; *pp; pp = &(*pp)->next) {
+		if ((*pp)->qid == qid) {
+			struct pending_file *f = *pp;
+			*pp = f->next;
+			c->nfiles--;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static void handle_abort(struct client *c, const uint8_t *p, size_t len)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	uint64_t qid = ipcr_u64(&r);
+	struct pending_file *f = ipcr_done(&r) ? take_file(c, qid) : NULL;
+	if (f == NULL)
+		return;
+	close(f->fd);
+	unlink_qfile(qid);
+	free(f);
+}
+
+/* Decodes a Q_COMMIT envelope from smtpd into m. */
+static bool decode_commit(const uint8_t *p, size_t len, struct qmsg *m)
+{
+	struct ipc_rd r;
+	memset(m, 0, sizeof(*m));
+	ipcr_init(&r, p, len);
+	m->qid = ipcr_u64(&r);
+	ipcr_str(&r, m->sender, sizeof(m->sender));
+	ipcr_str(&r, m->helo, sizeof(m->helo));
+	ipcr_str(&r, m->client, sizeof(m->client));
+	m->flags = ipcr_u8(&r) & (QF_8BITMIME | QF_SMTPUTF8);
+	uint32_t n = ipcr_u32(&r);
+	if (r.err || n == 0 || n > QMSG_MAX_RCPT)
+		return false;
+	if ((m->rcpts = calloc(n, sizeof(*m->rcpts))) == NULL)
+		return false;
+	m->nrcpt = n;
+	uint64_t now = now_ms();
+	for (uint32_t i = 0; i < n; i++) {
+		struct qrcpt *rc = &m->rcpts[i];
+		rc->remote = ipcr_u8(&r);
+		ipcr_str(&r, rc->addr, sizeof(rc->addr));
+		ipcr_str(&r, rc->mailbox, sizeof(rc->mailbox));
+		rc->state = RS_PENDING;
+		rc->next_try_ms = now;
+		if (rc->remote > 1 || (!rc->remote && !valid_username(rc->mailbox, strlen(rc->mailbox))))
+			r.err = true;
+	}
+	if (!ipcr_done(&r)) {
+		qmsg_free(m);
+		return false;
+	}
+	m->arrival_ms = now;
+	return true;
+}
+
+static void handle_commit(struct client *c, uint32_t reqid, const uint8_t *p, size_t len)
+{
+	struct commit *k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		send_fail(c, reqid, "out of memory");
+		return;
+	}
+	if (!decode_commit(p, len, &k->msg)) {
+		free(k);
+		send_fail(c, reqid, "malformed commit");
+		return;
+	}
+	struct pending_file *f = take_file(c, k->msg.qid);
+	if (f == NULL) {
+		qmsg_free(&k->msg);
+		free(k);
+		send_fail(c, reqid, "unknown queue file");
+		return;
+	}
+	k->client = c;
+	k->reqid = reqid;
+	k->fd = f->fd;
+	free(f);
+	*q.commits_tail = k;
+	q.commits_tail = &k->next;
+	/* runs after every other event already pending: that is the group */
+	event_active(q.ev_commit, EV_TIMEOUT, 0);
+}
+
+/* Group commit: sync every file of the batch, the directory once, and
+ * write all index entries in one synced LMDB transaction; only then
+ * acknowledge. A failure fails only what could not be made durable. */
+static void commit_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	struct commit *batch = q.commits;
+	size_t n = 0, ok = 0;
+	q.commits = NULL;
+	q.commits_tail = &q.commits;
+	if (batch == NULL)
+		return;
+	for (struct commit *k = batch; k; k = k->next) {
+		struct stat st;
+		n++;
+		if (fstat(k->fd, &st) < 0 || fdatasync(k->fd) < 0) {
+			char name[QID_LEN + 1];
+			qfile_name(k->msg.qid, name);
+			log_warn("%s: syncing queue file", name);
+			k->msg.nrcpt = 0; /* marks failure */
+			continue;
+		}
+		k->msg.size = (uint64_t)st.st_size;
+	}
+	bool dir_ok = fsync(q.queue_dirfd) == 0;
+	if (!dir_ok)
+		log_warn("syncing queue directory");
+	MDB_txn *txn = NULL;
+	int rc = dir_ok ? mdb_txn_begin(q.idx.env, NULL, 0, &txn) : EIO;
+	for (struct commit *k = batch; k && rc == 0; k = k->next)
+		if (k->msg.nrcpt)
+			rc = qindex_put(&q.idx, txn, &k->msg, 0);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else if (txn)
+		mdb_txn_abort(txn);
+	if (rc != 0 && dir_ok)
+		log_warnx("index commit failed: %s", mdb_strerror(rc));
+	while (batch) {
+		struct commit *k = batch;
+		char name[QID_LEN + 1];
+		batch = k->next;
+		qfile_name(k->msg.qid, name);
+		bool durable = rc == 0 && k->msg.nrcpt > 0;
+		close(k->fd);
+		if (durable) {
+			ok++;
+			q.committed++;
+			log_info("%s: committed from=<%s> size=%llu nrcpt=%u client=[%s]", name,
+			    k->msg.sender, (unsigned long long)k->msg.size, k->msg.nrcpt, k->msg.client);
+			if (k->client) {
+				struct ipc_buf b;
+				ipcb_init(&b);
+				ipcb_u64(&b, k->msg.qid);
+				ipc_chan_sendb(k->client->ch, Q_COMMIT_OK, k->reqid, &b, -1);
+				ipcb_free(&b);
+			}
+		} else {
+			unlink_qfile(k->msg.qid);
+			if (k->client)
+				send_fail(k->client, k->reqid, "could not make the message durable");
+		}
+		qmsg_free(&k->msg);
+		free(k);
+	}
+	log_debug("group commit: %zu message(s), %zu durable", n, ok);
+	schedule_run();
+}
+
+static void on_client_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	struct client *c = arg;
+	if (fd >= 0)
+		close(fd); /* smtpd never sends us descriptors */
+	switch (h->type) {
+	case Q_NEW: handle_new(c, h->reqid); break;
+	case Q_COMMIT: handle_commit(c, h->reqid, p, h->len); break;
+	case Q_ABORT: handle_abort(c, p, h->len); break;
+	default:
+		log_warnx("client sent unknown request %u; dropping it", h->type);
+		client_free(c);
+	}
+}
+
+static void on_client_close(struct ipc_chan *ch, void *arg)
+{
+	(void)ch;
+	client_free(arg);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	uid_t uid;
+	if (fd < 0)
+		return;
+	if (ipc_peer_uid(fd, &uid) < 0 || uid != q.ctx->smtpd_uid) {
+		log_warnx("refusing queue client with uid %u", (unsigned)uid);
+		close(fd);
+		return;
+	}
+	struct client *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->ch = ipc_chan_new(q.base, fd, on_client_msg, on_client_close, c);
+	if (c->ch == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = q.clients;
+	if (q.clients)
+		q.clients->prev = c;
+	q.clients = c;
+}
+
+/* ---- delivery ---- */
+
+static struct inflight *inflight_find(uint64_t qid)
+{
+	for (struct inflight *f = q.inflight; f; f = f->next)
+		if (f->qid == qid)
+			return f;
+	return NULL;
+}
+
+static uint64_t backoff_ms(uint32_t attempts)
+{
+	uint64_t d = q.conf->retry_min_ms;
+	for (uint32_t i = 1; i < attempts && d < q.conf->retry_max_ms; i++)
+		d *= 2;
+	return d > q.conf->retry_max_ms ? q.conf->retry_max_ms : d;
+}
+
+/* Applies one result to a recipient. requeue: the agent died, which is
+ * not the message's fault: no attempt is counted. */
+static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct result *res, uint64_t now)
+{
+	char name[QID_LEN + 1];
+	qfile_name(m->qid, name);
+	if (res->status == DELIVERY_OK) {
+		r->state = RS_DELIVERED;
+		r->last_error[0] = '\0';
+		q.delivered++;
+		return;
+	}
+	strlcpy(r->last_error, res->detail, sizeof(r->last_error));
+	if (res->status == 255) {
+		r->next_try_ms = now;
+		return;
+	}
+	r->attempts++;
+	if (res->status == DELIVERY_PERMFAIL || now - m->arrival_ms >= q.conf->queue_lifetime_ms) {
+		r->state = RS_BOUNCED;
+		log_warnx("%s: to=<%s> status=bounced (%s)", name, r->addr, r->last_error);
+		return;
+	}
+	r->state = RS_DEFERRED;
+	r->next_try_ms = now + backoff_ms(r->attempts);
+	log_info("%s: to=<%s> status=deferred attempt=%u retry in %llus (%s)", name, r->addr,
+	    r->attempts, (unsigned long long)(backoff_ms(r->attempts) / 1000), r->last_error);
+}
+
+/* Writes every finished in-flight message's results in one transaction. */
+static void results_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	MDB_txn *txn;
+	uint64_t now = now_ms();
+	uint64_t unlink_list[256];
+	size_t nunlink = 0;
+	if (mdb_txn_begin(q.idx.env, NULL, 0, &txn) != 0) {
+		log_warnx("cannot begin index transaction for results");
+		return;
+	}
+	struct inflight **pp = &q.inflight;
+	int rc = 0;
+	while (*pp && rc == 0) {
+		struct inflight *f = *pp;
+		if (!f->done || nunlink == sizeof(unlink_list) / sizeof(unlink_list[0])) {
+			pp = &f->next;
+			continue;
+		}
+		struct qmsg m;
+		rc = qindex_get(&q.idx, txn, f->qid, &m);
+		if (rc == 0) {
+			uint64_t old = qindex_sched_of(&m);
+			for (uint32_t i = 0; i < f->nresults; i++)
+				if (f->results[i].rcpt < m.nrcpt)
+					apply_result(&m, &m.rcpts[f->results[i].rcpt], &f->results[i], now);
+			if (qindex_sched_of(&m) == 0) {
+				rc = qindex_del(&q.idx, txn, m.qid, old);
+				unlink_list[nunlink++] = m.qid;
+			} else {
+				rc = qindex_put(&q.idx, txn, &m, old);
+			}
+			qmsg_free(&m);
+		} else if (rc == MDB_NOTFOUND) {
+			rc = 0;
+		}
+		*pp = f->next;
+		free(f->results);
+		free(f);
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		/* the results are lost from memory; the index still says
+		 * pending, so those recipients are tried again (at worst a
+		 * duplicate, never a loss) */
+		log_warnx("index update for delivery results failed: %s", mdb_strerror(rc));
+		nunlink = 0;
+	}
+	for (size_t i = 0; i < nunlink; i++) {
+		char name[QID_LEN + 1];
+		qfile_name(unlink_list[i], name);
+		log_info("%s: removed (all recipients done)", name);
+		unlink_qfile(unlink_list[i]);
+	}
+	if (q.inflight)
+		for (struct inflight *f = q.inflight; f; f = f->next)
+			if (f->done) {
+				event_active(q.ev_results, EV_TIMEOUT, 0);
+				break;
+			}
+	schedule_run();
+}
+
+static void inflight_result(struct inflight *f, uint32_t rcpt, uint8_t status, const char *detail)
+{
+	if (f->outstanding == 0)
+		return;
+	struct result *r = &f->results[f->nresults++];
+	r->rcpt = rcpt;
+	r->status = status;
+	strlcpy(r->detail, detail, sizeof(r->detail));
+	f->outstanding--;
+	q.ninflight_rcpts--;
+	if (f->outstanding == 0) {
+		f->done = true;
+		event_active(q.ev_results, EV_TIMEOUT, 0);
+	}
+}
+
+static void on_lda_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	struct ipc_rd r;
+	char detail[QERR_MAX + 1];
+	ipcr_init(&r, p, h->len);
+	uint64_t qid = ipcr_u64(&r);
+	uint32_t rcpt = ipcr_u32(&r);
+	uint8_t status = ipcr_u8(&r);
+	ipcr_str(&r, detail, sizeof(detail));
+	if (h->type != L_RESULT || !ipcr_done(&r) || status > DELIVERY_PERMFAIL) {
+		log_warnx("malformed result from the delivery agent");
+		return;
+	}
+	struct inflight *f = inflight_find(qid);
+	if (f)
+		inflight_result(f, rcpt, status, detail);
+}
+
+/* Everything the agent had is put back as not tried: those recipients
+ * keep their state and are handed to the next agent. */
+static void on_lda_close(struct ipc_chan *ch, void *arg)
+{
+	(void)arg;
+	log_warnx("lost the local delivery agent; its deliveries will be retried");
+	ipc_chan_free(ch);
+	q.lda = NULL;
+	for (struct inflight *f = q.inflight; f; f = f->next)
+		while (f->outstanding)
+			inflight_result(f, UINT32_MAX, 255, "delivery agent died");
+}
+
+static void dispatch(uint64_t qid, const struct qmsg *m, uint64_t now)
+{
+	char name[QID_LEN + 1];
+	uint32_t due = 0;
+	qfile_name(qid, name);
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		const struct qrcpt *r = &m->rcpts[i];
+		if ((r->state == RS_PENDING || r->state == RS_DEFERRED) && r->next_try_ms <= now)
+			due++;
+	}
+	if (due == 0)
+		return;
+	struct inflight *f = calloc(1, sizeof(*f));
+	if (f == NULL || (f->results = calloc(due, sizeof(*f->results))) == NULL) {
+		free(f);
+		return;
+	}
+	f->qid = qid;
+	f->next = q.inflight;
+	q.inflight = f;
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		const struct qrcpt *r = &m->rcpts[i];
+		if (!((r->state == RS_PENDING || r->state == RS_DEFERRED) && r->next_try_ms <= now))
+			continue;
+		f->outstanding++;
+		q.ninflight_rcpts++;
+		if (r->remote) {
+			inflight_result(f, i, DELIVERY_TEMPFAIL, "remote delivery is not available yet");
+			continue;
+		}
+		int mfd = openat(q.queue_dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (mfd < 0) {
+			inflight_result(f, i, DELIVERY_TEMPFAIL, "queue file missing");
+			continue;
+		}
+		struct ipc_buf b;
+		ipcb_init(&b);
+		ipcb_u64(&b, qid);
+		ipcb_u32(&b, i);
+		ipcb_cstr(&b, m->sender);
+		ipcb_cstr(&b, r->mailbox);
+		ipcb_cstr(&b, r->addr);
+		if (ipc_chan_sendb(q.lda, L_DELIVER, ++q.next_reqid, &b, mfd) < 0)
+			inflight_result(f, i, 255, "delivery agent unavailable");
+		ipcb_free(&b);
+	}
+}
+
+/* Hands due messages to the agent, oldest due first, while there is room. */
+static void schedule_run(void)
+{
+	if (q.lda == NULL || q.stopping)
+		return;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	if (mdb_txn_begin(q.idx.env, NULL, MDB_RDONLY, &txn) != 0)
+		return;
+	if (mdb_cursor_open(txn, q.idx.sched, &cur) != 0) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	uint64_t now = now_ms();
+	MDB_val k, v;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && q.ninflight_rcpts < q.conf->delivery_concurrency && q.lda) {
+		if (k.mv_size != 16)
+			break;
+		uint64_t when = qindex_unkey(k.mv_data);
+		uint64_t qid = qindex_unkey((const uint8_t *)k.mv_data + 8);
+		if (when > now)
+			break;
+		if (!inflight_find(qid)) {
+			struct qmsg m;
+			if (qindex_get(&q.idx, txn, qid, &m) == 0) {
+				dispatch(qid, &m, now);
+				qmsg_free(&m);
+			}
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (q.stopping && q.inflight == NULL && q.commits == NULL)
+		event_base_loopexit(q.base, NULL);
+	schedule_run();
+}
+
+/* ---- supervisor channel: the agent's socket arrives here ---- */
+
+static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	(void)p;
+	(void)arg;
+	if (h->type != P_HELPER || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (q.lda)
+		ipc_chan_free(q.lda);
+	set_nonblock(fd);
+	q.lda = ipc_chan_new(q.base, fd, on_lda_msg, on_lda_close, NULL);
+	schedule_run();
+}
+
+static void on_ctl_close(struct ipc_chan *ch, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	log_warnx("supervisor gone; exiting");
+	event_base_loopexit(q.base, NULL);
+}
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (q.stopping)
+		return;
+	q.stopping = true;
+	log_info("stopping: finishing deliveries in progress");
+	event_del(q.ev_listen);
+	struct timeval tv = { 10, 0 };
+	event_base_loopexit(q.base, &tv);
+}
+
+/* ---- start-up reconciliation ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void reconcile(void)
+{
+	uint64_t *ids = NULL;
+	size_t nids = 0, cap = 0, missing = 0, orphans = 0, strange = 0;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	if (mdb_txn_begin(q.idx.env, NULL, 0, &txn) != 0 ||
+	    mdb_cursor_open(txn, q.idx.msgs, &cur) != 0)
+		fatalx("reconcile: cannot read the index");
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		struct qmsg m;
+		uint64_t qid = k.mv_size == 8 ? qindex_unkey(k.mv_data) : 0;
+		char name[QID_LEN + 1];
+		struct stat st;
+		qfile_name(qid, name);
+		bool good = qid && qrecord_decode(v.mv_data, v.mv_size, &m);
+		if (good && fstatat(q.queue_dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+			if (nids == cap) {
+				cap = cap ? cap * 2 : 1024;
+				uint64_t *n = reallocarray(ids, cap, sizeof(*ids));
+				if (n == NULL)
+					fatalx("reconcile: out of memory");
+				ids = n;
+			}
+			ids[nids++] = qid;
+			qmsg_free(&m);
+		} else {
+			/* an index entry whose file is gone (or unreadable) cannot
+			 * be delivered: say so loudly and drop it */
+			log_warnx("%s: reconcile: %s; dropping the index entry", name,
+			    good ? "queue file missing" : "index record unreadable");
+			uint64_t old = good ? qindex_sched_of(&m) : 0;
+			if (good)
+				qmsg_free(&m);
+			mdb_cursor_del(cur, 0);
+			if (old)
+				qindex_del(&q.idx, txn, qid, old);
+			missing++;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (mdb_txn_commit(txn) != 0)
+		fatalx("reconcile: index commit failed");
+	if (nids)
+		qsort(ids, nids, sizeof(*ids), cmp_u64);
+	int dfd = fcntl(q.queue_dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	if (d == NULL)
+		fatal("reconcile: reading queue directory");
+	while ((de = readdir(d)) != NULL) {
+		uint64_t qid;
+		if (de->d_name[0] == '.')
+			continue;
+		if (!qid_parse(de->d_name, strlen(de->d_name), &qid)) {
+			log_warnx("reconcile: unknown file '%s' in the queue left alone", de->d_name);
+			strange++;
+			continue;
+		}
+		if (nids && bsearch(&qid, ids, nids, sizeof(*ids), cmp_u64))
+			continue;
+		/* never acknowledged (a commit cut short), or finished but not
+		 * yet unlinked: either way nobody needs it */
+		unlinkat(q.queue_dirfd, de->d_name, 0);
+		orphans++;
+	}
+	closedir(d);
+	free(ids);
+	fsync(q.queue_dirfd);
+	log_info("reconcile: %zu message(s) queued, %zu orphan file(s) removed, "
+	    "%zu index entr%s without a file dropped, %zu unknown file(s)",
+	    nids, orphans, missing, missing == 1 ? "y" : "ies", strange);
+}
+
+int qmgr_main(int ctl, void *arg)
+{
+	q.ctx = arg;
+	q.conf = q.ctx->conf;
+	q.commits_tail = &q.commits;
+	log_setname("postern/queued");
+	privsep_drop(USER_QUEUE, q.conf->spool);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	q.queue_dirfd = open(QUEUE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (q.queue_dirfd < 0)
+		fatal("open %s", QUEUE_DIR);
+	int rc = qindex_open(&q.idx, INDEX_DIR, false);
+	if (rc != 0)
+		fatalx("opening the queue index: %s", mdb_strerror(rc));
+	reconcile();
+	q.base = event_base_new();
+	if (q.base == NULL)
+		fatalx("event_base_new");
+	q.ev_commit = event_new(q.base, -1, 0, commit_flush, NULL);
+	q.ev_results = event_new(q.base, -1, 0, results_flush, NULL);
+	q.ev_tick = event_new(q.base, -1, EV_PERSIST, on_tick, NULL);
+	q.ev_listen = event_new(q.base, q.ctx->listen_fd, EV_READ | EV_PERSIST, on_accept, NULL);
+	struct timeval tick = { 1, 0 };
+	event_add(q.ev_tick, &tick);
+	event_add(q.ev_listen, NULL);
+	set_nonblock(ctl);
+	q.ctl = ipc_chan_new(q.base, ctl, on_ctl_msg, on_ctl_close, NULL);
+	struct event *e_term = evsignal_new(q.base, SIGTERM, on_term, NULL);
+	struct event *e_int = evsignal_new(q.base, SIGINT, on_term, NULL);
+	evsignal_add(e_term, NULL);
+	evsignal_add(e_int, NULL);
+	log_info("ready");
+	event_base_dispatch(q.base);
+	log_info("exiting: %llu committed, %llu delivered in this run",
+	    (unsigned long long)q.committed, (unsigned long long)q.delivered);
+	qindex_close(&q.idx);
+	return 0;
+}

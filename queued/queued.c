@@ -1,0 +1,124 @@
+/*
+ * queued.c: the queue daemon's root start-up. Reads the config,
+ * creates the spool layout with its owners and modes, binds
+ * run/queue.sock (owner postern-queue, group postern-smtpd, mode 0660),
+ * then runs the monitor, which forks the queue manager (qmgr.c) and the
+ * local delivery agent (local.c) and restarts the agent if it dies.
+ */
+#include "queued.h"
+#include "log.h"
+#include "monitor.h"
+#include "privsep.h"
+#include "proto.h"
+
+#include <bsd/string.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static struct config conf;
+static struct queued_ctx ctx;
+
+/* Makes dir exist with exactly this owner and mode (when privileged). */
+static void ensure_dir(const char *base, const char *sub, const char *user, mode_t mode)
+{
+	char path[PATH_MAX];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	if (snprintf(path, sizeof(path), "%s%s%s", base, sub[0] ? "/" : "", sub) >= (int)sizeof(path))
+		fatalx("path too long: %s/%s", base, sub);
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		fatal("mkdir %s", path);
+	if (!privsep_enabled())
+		return;
+	if (user && !privsep_lookup(user, &uid, &gid))
+		fatalx("system user %s does not exist (run 'posternctl setup')", user);
+	if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
+		fatal("setting owner and mode of %s", path);
+}
+
+static int bind_queue_socket(const struct config *c)
+{
+	char path[PATH_MAX];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+	if (snprintf(path, sizeof(path), "%s/%s", c->spool, QUEUE_SOCKET) >= (int)sizeof(path))
+		fatalx("spool path too long");
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
+		fatalx("socket path too long: %s", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		fatal("unlink %s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fatal("socket");
+	mode_t old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		fatal("bind %s", path);
+	umask(old);
+	if (privsep_enabled()) {
+		uid_t quid, suid;
+		gid_t qgid, sgid;
+		if (!privsep_lookup(USER_QUEUE, &quid, &qgid) || !privsep_lookup(USER_SMTPD, &suid, &sgid))
+			fatalx("system users missing (run 'posternctl setup')");
+		if (chown(path, quid, sgid) < 0 || chmod(path, 0660) < 0)
+			fatal("owner/mode of %s", path);
+	} else if (chmod(path, 0600) < 0) {
+		fatal("chmod %s", path);
+	}
+	if (listen(fd, 128) < 0)
+		fatal("listen %s", path);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = "/etc/postern/postern.conf";
+	char err[1024];
+	bool debug = false;
+	int ch;
+
+	proc_init(argc, argv);
+	while ((ch = getopt(argc, argv, "df:F")) != -1) {
+		switch (ch) {
+		case 'd': debug = true; break;
+		case 'f': path = optarg; break;
+		case 'F': break;
+		default:
+			fprintf(stderr, "usage: queued [-d] [-f config]\n");
+			return 2;
+		}
+	}
+	if (config_load(path, &conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "queued: %s\n", err);
+		return 1;
+	}
+	log_init("postern/queued", debug || conf.log_stderr);
+	umask(077);
+	ensure_dir(conf.spool, "", NULL, 0755);
+	ensure_dir(conf.spool, "run", NULL, 0755);
+	ensure_dir(conf.spool, "queue", USER_QUEUE, 0700);
+	ensure_dir(conf.spool, "index", USER_QUEUE, 0700);
+	ensure_dir(conf.mail_root, "", USER_VMAIL, 0700);
+	ctx.conf = &conf;
+	ctx.smtpd_uid = privsep_expected_uid(USER_SMTPD);
+	(void)privsep_expected_uid(USER_QUEUE);
+	(void)privsep_expected_uid(USER_VMAIL);
+	ctx.listen_fd = bind_queue_socket(&conf);
+	log_info("starting; config %s", conf.path);
+	struct monitor_spec spec = {
+		.worker_title = "postern-queued: queue manager",
+		.worker_main = qmgr_main,
+		.worker_arg = &ctx,
+		.helper_title = "postern-queued: local delivery",
+		.helper_main = local_main,
+		.helper_arg = &conf,
+		.worker_keep_fds = &ctx.listen_fd,
+		.worker_nkeep = 1,
+	};
+	return monitor_run(&spec);
+}

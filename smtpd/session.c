@@ -1,0 +1,809 @@
+/*
+ * session.c: one SMTP session (RFC 5321) in smtpd's worker process
+ * (postern-smtpd, chrooted to the spool root). Reads commands from the
+ * network, asks the auth helper whether recipients exist, gets a queue
+ * file from queued, streams DATA into it through the data filter and
+ * answers 250 only after queued says the message is durable.
+ */
+#include "smtpd.h"
+#include "data_filter.h"
+#include "log.h"
+#include "proto.h"
+#include "smtp_parse.h"
+#include "tables.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <bsd/string.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ERRORS 20              /* bad commands before we hang up */
+#define WBUF_SIZE (64 * 1024)      /* queue file write buffer */
+#define OUT_HIGH_WATER (256 * 1024) /* stop reading while replies pile up */
+
+enum sstate {
+	S_GREETING,    /* greeting delay: the client must not speak yet */
+	S_CMD,
+	S_WAIT_AUTH,   /* RCPT lookup in the auth helper */
+	S_WAIT_NEW,    /* waiting for a queue file */
+	S_DATA,
+	S_WAIT_COMMIT, /* waiting for queued to make the message durable */
+	S_CLOSING,     /* last reply is being flushed */
+};
+
+struct rcpt {
+	char addr[ADDR_PATH_MAX + 1];
+	bool remote;
+	size_t nmb;
+	char (*mb)[USERNAME_MAX + 1];
+};
+
+struct session {
+	struct smtpd *sd;
+	uint32_t slot, reqid;
+	struct bufferevent *bev;
+	struct sockaddr_storage peer;
+	char peer_text[INET6_ADDRSTRLEN + 2];
+	enum sstate state;
+	bool esmtp, helo_done, relay_client;
+	char helo[256];
+	bool has_mail;
+	struct mail_params mail;
+	char sender[ADDR_PATH_MAX + 1];
+	struct rcpt *rcpts;
+	size_t nrcpt;
+	struct mailaddr pending;      /* the RCPT being looked up */
+	uint32_t queue_epoch;         /* queued connection the file came from */
+	struct data_filter df;
+	int qfd;
+	uint64_t qid;
+	char qid_text[QID_LEN + 1];
+	uint8_t *wbuf;
+	size_t wlen;
+	bool write_err;
+	unsigned errors;
+	bool skip_line;               /* discarding the rest of an overlong line */
+	struct event *ev_greet;
+	bool shutting_down;
+};
+
+static void session_process(struct session *s);
+static void session_free(struct session *s);
+
+const struct sockaddr_storage *session_peer(const struct session *s) { return &s->peer; }
+
+bool session_waiting_on(const struct session *s, bool queue)
+{
+	if (queue)
+		return s->state == S_WAIT_NEW || s->state == S_WAIT_COMMIT || s->state == S_DATA;
+	return s->state == S_WAIT_AUTH;
+}
+
+static void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Sends a last reply and closes once it is written. */
+static void reply_close(struct session *s, const char *text)
+{
+	reply(s, "%s", text);
+	s->state = S_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+static void reset_transaction(struct session *s)
+{
+	for (size_t i = 0; i < s->nrcpt; i++)
+		free(s->rcpts[i].mb);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->nrcpt = 0;
+	s->has_mail = false;
+	s->sender[0] = '\0';
+	memset(&s->mail, 0, sizeof(s->mail));
+}
+
+static void queue_abort(struct session *s)
+{
+	if (s->qfd >= 0) {
+		close(s->qfd);
+		s->qfd = -1;
+	}
+	if (s->qid && s->sd->queue && s->queue_epoch == s->sd->queue_epoch) {
+		struct ipc_buf b;
+		ipcb_init(&b);
+		ipcb_u64(&b, s->qid);
+		ipc_chan_sendb(s->sd->queue, Q_ABORT, s->reqid, &b, -1);
+		ipcb_free(&b);
+	}
+	s->qid = 0;
+}
+
+static void set_timeout(struct session *s, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+static void enter_cmd(struct session *s)
+{
+	s->state = S_CMD;
+	set_timeout(s, s->sd->conf->timeout_command_ms);
+	if (s->shutting_down) {
+		reply_close(s, "421 4.3.2 Service shutting down, closing transmission channel");
+		return;
+	}
+	bufferevent_enable(s->bev, EV_READ);
+}
+
+/* ---- commands ---- */
+
+static void cmd_helo(struct session *s, const struct smtp_cmd *c, bool esmtp)
+{
+	const struct config *conf = s->sd->conf;
+	if (!smtp_parse_helo(c->arg, c->arglen, s->helo, sizeof(s->helo))) {
+		reply(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+		s->errors++;
+		return;
+	}
+	reset_transaction(s);
+	s->helo_done = true;
+	s->esmtp = esmtp;
+	if (!esmtp) {
+		reply(s, "250 %s", conf->hostname);
+		return;
+	}
+	reply(s, "250-%s Hello %s [%s]", conf->hostname, s->helo, s->peer_text);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-SIZE %llu", (unsigned long long)conf->max_message_size);
+	reply(s, "250-8BITMIME");
+	reply(s, "250-ENHANCEDSTATUSCODES");
+	reply(s, "250 SMTPUTF8");
+}
+
+static void addr_error_reply(struct session *s, enum addr_err e, bool sender)
+{
+	const char *code = sender ? "5.1.7" : "5.1.3";
+	if (e == ADDR_8BIT)
+		reply(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
+	else if (e == ADDR_NULL_NOT_ALLOWED)
+		reply(s, "501 %s Null recipient not allowed", code);
+	else
+		reply(s, "501 %s Bad %s address syntax: %s", code,
+		    sender ? "sender" : "recipient", addr_strerror(e));
+}
+
+static void cmd_mail(struct session *s, const struct smtp_cmd *c)
+{
+	enum addr_err aerr;
+	if (!s->helo_done) {
+		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->has_mail) {
+		reply(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->sd->queue == NULL) {
+		reply(s, "451 4.3.0 Queue unavailable, try again later");
+		return;
+	}
+	enum smtp_arg_err e = smtp_parse_mail(c->arg, c->arglen, &s->mail, &aerr);
+	if (e == SA_ADDR) {
+		addr_error_reply(s, aerr, true);
+		s->errors++;
+		return;
+	}
+	if (e == SA_PARAM_UNKNOWN || (!s->esmtp && (s->mail.has_size || s->mail.smtputf8))) {
+		reply(s, "555 5.5.4 Unsupported MAIL parameter");
+		s->errors++;
+		return;
+	}
+	if (e == SA_PARAM_SYNTAX) {
+		reply(s, "501 5.5.4 Bad MAIL parameter syntax");
+		s->errors++;
+		return;
+	}
+	if (s->mail.has_size && s->mail.size > s->sd->conf->max_message_size) {
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	addr_format(&s->mail.addr, s->sender, sizeof(s->sender));
+	s->has_mail = true;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static void add_rcpt(struct session *s, const char *addr, bool remote,
+    char (*mb)[USERNAME_MAX + 1], size_t nmb)
+{
+	struct rcpt *r = reallocarray(s->rcpts, s->nrcpt + 1, sizeof(*r));
+	if (r == NULL) {
+		free(mb);
+		reply(s, "452 4.3.1 Insufficient system resources");
+		return;
+	}
+	s->rcpts = r;
+	r = &s->rcpts[s->nrcpt++];
+	strlcpy(r->addr, addr, sizeof(r->addr));
+	r->remote = remote;
+	r->mb = mb;
+	r->nmb = nmb;
+	reply(s, "250 2.1.5 Ok");
+}
+
+static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
+{
+	struct mailaddr a;
+	enum addr_err aerr;
+	char text[ADDR_PATH_MAX + 1];
+	const struct config *conf = s->sd->conf;
+	if (!s->has_mail) {
+		reply(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	enum smtp_arg_err e = smtp_parse_rcpt(c->arg, c->arglen, s->mail.smtputf8, &a, &aerr);
+	if (e == SA_ADDR) {
+		addr_error_reply(s, aerr, false);
+		s->errors++;
+		return;
+	}
+	if (e != SA_OK) {
+		reply(s, "555 5.5.4 Unsupported RCPT parameter");
+		s->errors++;
+		return;
+	}
+	if (s->nrcpt >= conf->max_recipients) {
+		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	addr_format(&a, text, sizeof(text));
+	bool local = a.domain[0] == '\0' || config_is_local_domain(conf, a.domain);
+	if (!local) {
+		if (!s->relay_client) {
+			reply(s, "554 5.7.1 <%s>: Relay access denied", text);
+			s->errors++;
+			return;
+		}
+		add_rcpt(s, text, true, NULL, 0);
+		return;
+	}
+	if (s->sd->auth == NULL) {
+		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", text);
+		return;
+	}
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_cstr(&b, a.local);
+	if (ipc_chan_sendb(s->sd->auth, A_LOOKUP, s->reqid, &b, -1) < 0) {
+		ipcb_free(&b);
+		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", text);
+		return;
+	}
+	ipcb_free(&b);
+	s->pending = a;
+	s->state = S_WAIT_AUTH;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+void session_on_auth(struct session *s, uint16_t type, const uint8_t *p, size_t len)
+{
+	char text[ADDR_PATH_MAX + 1];
+	if (s->state != S_WAIT_AUTH)
+		return;
+	addr_format(&s->pending, text, sizeof(text));
+	if (s->pending.domain[0] == '\0') /* <Postmaster>: make it a full address */
+		snprintf(text, sizeof(text), "%s@%s", s->pending.local, s->sd->conf->domains[0]);
+	enter_cmd(s);
+	if (type == A_LOOKUP_NONE) {
+		reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", text);
+		s->errors++;
+	} else if (type == A_LOOKUP_OK) {
+		struct ipc_rd r;
+		ipcr_init(&r, p, len);
+		uint32_t n = ipcr_u32(&r);
+		char (*mb)[USERNAME_MAX + 1] = NULL;
+		if (n == 0 || n > RESOLVE_MAX || (mb = calloc(n, sizeof(*mb))) == NULL) {
+			reply(s, "451 4.3.0 <%s>: Temporary lookup failure", text);
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				ipcr_str(&r, mb[i], sizeof(mb[i]));
+			if (!ipcr_done(&r)) {
+				free(mb);
+				reply(s, "451 4.3.0 <%s>: Temporary lookup failure", text);
+			} else {
+				add_rcpt(s, text, false, mb, n);
+			}
+		}
+	} else {
+		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", text);
+	}
+	session_process(s);
+}
+
+static void cmd_data(struct session *s)
+{
+	if (!s->has_mail) {
+		reply(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (s->nrcpt == 0) {
+		reply(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (s->sd->queue == NULL || ipc_chan_send(s->sd->queue, Q_NEW, s->reqid, NULL, 0, -1) < 0) {
+		reply(s, "451 4.3.0 Queue unavailable, try again later");
+		return;
+	}
+	s->queue_epoch = s->sd->queue_epoch;
+	s->state = S_WAIT_NEW;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+static void start_data(struct session *s, uint64_t qid, int fd)
+{
+	char date[64];
+	const struct config *conf = s->sd->conf;
+	s->qfd = fd;
+	s->qid = qid;
+	qid_format(qid, s->qid_text);
+	if (s->wbuf == NULL && (s->wbuf = malloc(WBUF_SIZE)) == NULL) {
+		queue_abort(s);
+		reply(s, "451 4.3.0 Insufficient system resources");
+		enter_cmd(s);
+		return;
+	}
+	rfc5322_date(date, sizeof(date), time(NULL));
+	int n = snprintf((char *)s->wbuf, WBUF_SIZE,
+	    "Received: from %s ([%s])\r\n\tby %s (postern) with %s id %s%s%s%s;\r\n\t%s\r\n",
+	    s->helo, s->peer_text, conf->hostname,
+	    s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+	    s->qid_text, s->nrcpt == 1 ? "\r\n\tfor <" : "",
+	    s->nrcpt == 1 ? s->rcpts[0].addr : "", s->nrcpt == 1 ? ">" : "", date);
+	s->wlen = n > 0 && n < WBUF_SIZE ? (size_t)n : 0;
+	s->write_err = false;
+	data_filter_init(&s->df);
+	log_info("%s: client=[%s] helo=%s from=<%s>", s->qid_text, s->peer_text, s->helo, s->sender);
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	s->state = S_DATA;
+	set_timeout(s, conf->timeout_data_ms);
+	bufferevent_enable(s->bev, EV_READ);
+}
+
+static void flush_wbuf(struct session *s)
+{
+	if (s->wlen && !s->write_err && !write_all(s->qfd, s->wbuf, s->wlen)) {
+		log_warn("%s: writing queue file", s->qid_text);
+		s->write_err = true;
+	}
+	s->wlen = 0;
+}
+
+static void send_commit(struct session *s)
+{
+	struct ipc_buf b;
+	uint32_t n = 0;
+	ipcb_init(&b);
+	ipcb_u64(&b, s->qid);
+	ipcb_cstr(&b, s->sender);
+	ipcb_cstr(&b, s->helo);
+	ipcb_cstr(&b, s->peer_text);
+	ipcb_u8(&b, (uint8_t)((s->mail.body == BODY_8BITMIME ? 1 : 0) | (s->mail.smtputf8 ? 2 : 0)));
+	for (size_t i = 0; i < s->nrcpt; i++)
+		n += s->rcpts[i].remote ? 1 : (uint32_t)s->rcpts[i].nmb;
+	ipcb_u32(&b, n);
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		const struct rcpt *r = &s->rcpts[i];
+		if (r->remote) {
+			ipcb_u8(&b, 1);
+			ipcb_cstr(&b, r->addr);
+			ipcb_cstr(&b, "");
+			continue;
+		}
+		for (size_t j = 0; j < r->nmb; j++) {
+			ipcb_u8(&b, 0);
+			ipcb_cstr(&b, r->addr);
+			ipcb_cstr(&b, r->mb[j]);
+		}
+	}
+	if (s->sd->queue == NULL || s->queue_epoch != s->sd->queue_epoch ||
+	    ipc_chan_sendb(s->sd->queue, Q_COMMIT, s->reqid, &b, -1) < 0) {
+		ipcb_free(&b);
+		log_warnx("%s: queued unavailable at commit", s->qid_text);
+		queue_abort(s);
+		reply(s, "451 4.3.0 Queue unavailable, try again later");
+		reset_transaction(s);
+		enter_cmd(s);
+		return;
+	}
+	ipcb_free(&b);
+	s->state = S_WAIT_COMMIT;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* The final "." arrived: decide, then commit or give the file back. */
+static void end_data(struct session *s)
+{
+	const struct config *conf = s->sd->conf;
+	flush_wbuf(s);
+	if (s->qfd >= 0) {
+		close(s->qfd); /* queued keeps its own descriptor to sync */
+		s->qfd = -1;
+	}
+	const char *fail = NULL;
+	if (s->df.size > conf->max_message_size)
+		fail = "552 5.3.4 Message size exceeds fixed limit";
+	else if (s->df.nul)
+		fail = "554 5.6.0 Message contains NUL octets";
+	else if (s->df.long_line)
+		fail = "554 5.6.0 Message has a line longer than 998 octets";
+	else if (s->write_err)
+		fail = "451 4.3.0 Error writing queue file";
+	if (s->df.bare)
+		log_info("%s: %llu bare CR/LF normalised to CRLF", s->qid_text,
+		    (unsigned long long)s->df.bare);
+	if (fail) {
+		log_info("%s: rejected: %s", s->qid_text, fail);
+		queue_abort(s);
+		reply(s, "%s", fail);
+		reset_transaction(s);
+		enter_cmd(s);
+		return;
+	}
+	send_commit(s);
+}
+
+void session_on_queue(struct session *s, uint16_t type, const uint8_t *p,
+    size_t len, int fd)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	if (s->state == S_WAIT_NEW) {
+		uint64_t qid = ipcr_u64(&r);
+		if (type == Q_NEW_OK && fd >= 0 && ipcr_done(&r)) {
+			start_data(s, qid, fd);
+		} else {
+			if (fd >= 0)
+				close(fd);
+			reply(s, "451 4.3.0 Queue unavailable, try again later");
+			enter_cmd(s);
+		}
+	} else if (s->state == S_WAIT_COMMIT) {
+		if (fd >= 0)
+			close(fd);
+		if (type == Q_COMMIT_OK) {
+			log_info("%s: queued, size=%llu nrcpt=%zu", s->qid_text,
+			    (unsigned long long)s->df.size, s->nrcpt);
+			reply(s, "250 2.0.0 Ok: queued as %s", s->qid_text);
+			s->sd->accepted_msgs++;
+		} else {
+			char why[256];
+			ipcr_str(&r, why, sizeof(why));
+			log_warnx("%s: queued refused commit: %s", s->qid_text, why);
+			reply(s, "451 4.3.0 Error: queue commit failed, try again later");
+		}
+		s->qid = 0;
+		reset_transaction(s);
+		enter_cmd(s);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	session_process(s);
+}
+
+void session_peer_lost(struct session *s, bool queue)
+{
+	if (!queue) {
+		session_on_auth(s, A_FAIL, NULL, 0);
+		return;
+	}
+	if (s->state == S_DATA)
+		return; /* noticed at the end: the epoch has changed */
+	s->qid = 0;
+	session_on_queue(s, Q_FAIL, NULL, 0, -1);
+}
+
+static void cmd_dispatch(struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd c;
+	enum smtp_perr pe = smtp_cmd_parse(line, len, &c);
+	if (pe == SP_NUL) {
+		reply(s, "500 5.5.2 Error: NUL octet in command");
+		s->errors++;
+		return;
+	}
+	if (pe == SP_UNKNOWN_VERB) {
+		reply(s, "500 5.5.2 Error: command not recognized");
+		s->errors++;
+		return;
+	}
+	if (pe == SP_SYNTAX) {
+		switch (c.verb) {
+		case SMTP_HELO: reply(s, "501 5.5.4 Syntax: HELO hostname"); break;
+		case SMTP_EHLO: reply(s, "501 5.5.4 Syntax: EHLO hostname"); break;
+		case SMTP_MAIL: reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>"); break;
+		case SMTP_RCPT: reply(s, "501 5.5.4 Syntax: RCPT TO:<address>"); break;
+		default: reply(s, "501 5.5.4 Syntax error in parameters"); break;
+		}
+		s->errors++;
+		return;
+	}
+	switch (c.verb) {
+	case SMTP_HELO: cmd_helo(s, &c, false); break;
+	case SMTP_EHLO: cmd_helo(s, &c, true); break;
+	case SMTP_MAIL: cmd_mail(s, &c); break;
+	case SMTP_RCPT: cmd_rcpt(s, &c); break;
+	case SMTP_DATA: cmd_data(s); break;
+	case SMTP_RSET:
+		reset_transaction(s);
+		reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_NOOP: reply(s, "250 2.0.0 Ok"); break;
+	case SMTP_QUIT:
+		reply_close(s, "221 2.0.0 Bye");
+		break;
+	case SMTP_VRFY:
+		reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+		break;
+	case SMTP_HELP:
+		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+		break;
+	case SMTP_EXPN: case SMTP_STARTTLS: case SMTP_AUTH: case SMTP_BDAT:
+		reply(s, "502 5.5.1 Error: command not implemented");
+		break;
+	case SMTP_UNKNOWN:
+		break;
+	}
+}
+
+/* Runs the DATA filter over what is buffered; true if DATA ended. */
+static bool data_input(struct session *s, struct evbuffer *in)
+{
+	static uint8_t out[DATA_FILTER_OUT_MAX(16384)];
+	const uint64_t max = s->sd->conf->max_message_size;
+	while (evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, 16384, NULL, &v, 1) < 1)
+			break;
+		size_t len = v.iov_len > 16384 ? 16384 : v.iov_len;
+		size_t outlen;
+		bool done;
+		uint64_t before = s->df.size;
+		size_t used = data_filter_run(&s->df, v.iov_base, len, out, &outlen, &done);
+		/* write only while under the limit; the rest is read and dropped */
+		if (before <= max && outlen > 0) {
+			size_t keep = outlen;
+			if (before + outlen > max)
+				keep = (size_t)(max - before) + 1;
+			if (s->wlen + keep > WBUF_SIZE)
+				flush_wbuf(s);
+			if (keep > WBUF_SIZE) {
+				if (!s->write_err && !write_all(s->qfd, out, keep))
+					s->write_err = true;
+			} else {
+				memcpy(s->wbuf + s->wlen, out, keep);
+				s->wlen += keep;
+			}
+		}
+		evbuffer_drain(in, used);
+		if (done) {
+			end_data(s);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Processes buffered input as far as the state allows. */
+static void session_process(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	while (s->state == S_CMD || s->state == S_DATA) {
+		if (s->state == S_DATA) {
+			if (!data_input(s, in))
+				return;
+			continue;
+		}
+		if (s->errors >= MAX_ERRORS) {
+			reply_close(s, "421 4.7.0 Too many errors, closing connection");
+			return;
+		}
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUT_HIGH_WATER) {
+			bufferevent_disable(s->bev, EV_READ); /* resumed in on_write */
+			return;
+		}
+		struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
+		if (eol.pos < 0) {
+			size_t have = evbuffer_get_length(in);
+			if (have >= SMTP_LINE_MAX) {
+				evbuffer_drain(in, have);
+				if (!s->skip_line) {
+					reply(s, "500 5.5.2 Error: line too long");
+					s->errors++;
+				}
+				s->skip_line = true;
+			}
+			return;
+		}
+		size_t len = (size_t)eol.pos + 1;
+		if (s->skip_line || len > SMTP_LINE_MAX) {
+			evbuffer_drain(in, len);
+			if (!s->skip_line) {
+				reply(s, "500 5.5.2 Error: line too long");
+				s->errors++;
+			}
+			s->skip_line = false;
+			continue;
+		}
+		char line[SMTP_LINE_MAX + 1];
+		evbuffer_remove(in, line, len);
+		len--; /* the LF */
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		line[len] = '\0';
+		cmd_dispatch(s, line, len);
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct session *s = arg;
+	if (s->state == S_GREETING) {
+		/* RFC 5321 3.1: the client waits for the greeting */
+		log_info("[%s]: command sent before the greeting", s->peer_text);
+		event_del(s->ev_greet);
+		reply_close(s, "554 5.5.0 Protocol error: command sent before the greeting");
+		return;
+	}
+	session_process(s);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	if (s->state == S_CLOSING) {
+		session_free(s);
+		return;
+	}
+	if (s->state == S_CMD && !(bufferevent_get_enabled(bev) & EV_READ)) {
+		bufferevent_enable(bev, EV_READ);
+		session_process(s);
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	struct session *s = arg;
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->state == S_CLOSING) {
+			session_free(s);
+			return;
+		}
+		log_info("[%s]: timeout in %s", s->peer_text, s->state == S_DATA ? "DATA" : "command");
+		if (s->state == S_DATA)
+			queue_abort(s);
+		reply(s, "421 4.4.2 %s Error: timeout exceeded", s->sd->conf->hostname);
+		s->state = S_CLOSING;
+		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	/* EOF or error: the client is gone */
+	session_free(s);
+}
+
+static void on_greet(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct session *s = arg;
+	reply(s, "220 %s ESMTP postern", s->sd->conf->hostname);
+	enter_cmd(s);
+	session_process(s);
+}
+
+void session_shutdown(struct session *s)
+{
+	s->shutting_down = true;
+	if (s->state == S_CMD || s->state == S_GREETING) {
+		if (s->ev_greet)
+			event_del(s->ev_greet);
+		reply_close(s, "421 4.3.2 Service shutting down, closing transmission channel");
+	}
+}
+
+static void session_free(struct session *s)
+{
+	queue_abort(s);
+	reset_transaction(s);
+	if (s->ev_greet)
+		event_free(s->ev_greet);
+	bufferevent_free(s->bev);
+	smtpd_slot_free(s->sd, s->slot);
+	free(s->wbuf);
+	free(s);
+}
+
+static void refuse(int fd, const char *text)
+{
+	/* best effort: the socket is fresh, the line fits in its buffer */
+	ssize_t n = write(fd, text, strlen(text));
+	(void)n;
+	close(fd);
+}
+
+void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer,
+    socklen_t plen)
+{
+	const struct config *conf = sd->conf;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	(void)plen;
+	if (peer->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, addr, sizeof(addr));
+	else if (peer->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr, sizeof(addr));
+	if (sd->nsessions >= conf->max_sessions) {
+		log_info("[%s]: refused: %u sessions already", addr, sd->nsessions);
+		refuse(fd, "421 4.7.0 Error: too many connections, try again later\r\n");
+		return;
+	}
+	if (smtpd_count_ip(sd, peer) >= conf->max_sessions_per_ip) {
+		log_info("[%s]: refused: too many sessions from this address", addr);
+		refuse(fd, "421 4.7.0 Error: too many connections from your address\r\n");
+		return;
+	}
+	struct session *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		refuse(fd, "421 4.3.1 Error: insufficient system resources\r\n");
+		return;
+	}
+	s->sd = sd;
+	s->qfd = -1;
+	s->peer = *peer;
+	strlcpy(s->peer_text, addr, sizeof(s->peer_text));
+	s->relay_client = config_is_relay_client(conf, (const struct sockaddr *)peer);
+	s->slot = smtpd_slot_alloc(sd, s, &s->reqid);
+	s->bev = bufferevent_socket_new(sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->slot == UINT32_MAX || s->bev == NULL) {
+		if (s->slot != UINT32_MAX)
+			smtpd_slot_free(sd, s->slot);
+		if (s->bev)
+			bufferevent_free(s->bev);
+		else
+			close(fd);
+		free(s);
+		return;
+	}
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 256 * 1024);
+	log_debug("[%s]: connect", addr);
+	if (conf->greeting_delay_ms > 0) {
+		s->state = S_GREETING;
+		s->ev_greet = evtimer_new(sd->base, on_greet, s);
+		struct timeval tv = { (time_t)(conf->greeting_delay_ms / 1000),
+			(suseconds_t)((conf->greeting_delay_ms % 1000) * 1000) };
+		evtimer_add(s->ev_greet, &tv);
+		set_timeout(s, conf->timeout_command_ms);
+		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	reply(s, "220 %s ESMTP postern", conf->hostname);
+	bufferevent_enable(s->bev, EV_WRITE);
+	enter_cmd(s);
+}

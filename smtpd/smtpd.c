@@ -1,0 +1,369 @@
+/*
+ * smtpd.c: the SMTP receiver. main() runs as root: reads the config,
+ * binds the listening sockets, then hands over to the monitor, which
+ * forks the worker (this file's worker_main: drops to postern-smtpd,
+ * chrooted to the spool root, serves every session in one libevent
+ * loop) and the auth helper (common/auth.c, postern-auth).
+ * The worker talks to queued over the spool's run/queue.sock and to the
+ * auth helper over a socketpair the monitor passes it.
+ */
+#include "smtpd.h"
+#include "auth.h"
+#include "log.h"
+#include "monitor.h"
+#include "privsep.h"
+#include "proto.h"
+#include "util.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static struct config conf;
+static struct smtpd sd;
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: smtpd [-d] [-f config]\n");
+	exit(2);
+}
+
+/* ---- slot table: request ids map back to sessions ---- */
+
+#define SLOT_BITS 17
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+
+uint32_t smtpd_slot_alloc(struct smtpd *s, struct session *sess, uint32_t *reqid)
+{
+	for (uint32_t i = 0; i < s->nslots; i++) {
+		if (s->slots[i] == NULL) {
+			s->slots[i] = sess;
+			s->gens[i] = (uint16_t)((s->gens[i] + 1) & 0x7fff);
+			*reqid = ((uint32_t)s->gens[i] << SLOT_BITS) | i;
+			s->nsessions++;
+			return i;
+		}
+	}
+	return UINT32_MAX;
+}
+
+void smtpd_slot_free(struct smtpd *s, uint32_t slot)
+{
+	if (slot < s->nslots && s->slots[slot]) {
+		s->slots[slot] = NULL;
+		s->nsessions--;
+	}
+}
+
+struct session *smtpd_slot_lookup(struct smtpd *s, uint32_t reqid)
+{
+	uint32_t slot = reqid & SLOT_MASK;
+	if (slot >= s->nslots || s->slots[slot] == NULL ||
+	    s->gens[slot] != (reqid >> SLOT_BITS))
+		return NULL;
+	return s->slots[slot];
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+uint32_t smtpd_count_ip(struct smtpd *s, const struct sockaddr_storage *ss)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < s->nslots; i++)
+		if (s->slots[i] && same_ip(session_peer(s->slots[i]), ss))
+			n++;
+	return n;
+}
+
+/* ---- queued connection ---- */
+
+static void on_queue_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	struct smtpd *s = arg;
+	struct session *sess = smtpd_slot_lookup(s, h->reqid);
+	if (sess == NULL) {
+		/* the session went away meanwhile: give the file back */
+		if (h->type == Q_NEW_OK) {
+			struct ipc_rd r;
+			ipcr_init(&r, p, h->len);
+			uint64_t qid = ipcr_u64(&r);
+			struct ipc_buf b;
+			ipcb_init(&b);
+			ipcb_u64(&b, qid);
+			ipc_chan_sendb(s->queue, Q_ABORT, 0, &b, -1);
+			ipcb_free(&b);
+		}
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	session_on_queue(sess, h->type, p, h->len, fd);
+}
+
+static void on_queue_close(struct ipc_chan *ch, void *arg)
+{
+	struct smtpd *s = arg;
+	log_warnx("lost connection to queued; answering 451 until it is back");
+	ipc_chan_free(ch);
+	s->queue = NULL;
+	s->queue_epoch++;
+	for (uint32_t i = 0; i < s->nslots; i++)
+		if (s->slots[i] && session_waiting_on(s->slots[i], true))
+			session_peer_lost(s->slots[i], true);
+	struct timeval tv = { 1, 0 };
+	evtimer_add(s->ev_queue_retry, &tv);
+}
+
+void smtpd_queue_connect(struct smtpd *s)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	static bool warned;
+	strncpy(sun.sun_path, QUEUE_SOCKET, sizeof(sun.sun_path) - 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (!warned)
+			log_warn("connecting to queued (%s); will keep trying", QUEUE_SOCKET);
+		warned = true;
+		if (fd >= 0)
+			close(fd);
+		struct timeval tv = { 1, 0 };
+		evtimer_add(s->ev_queue_retry, &tv);
+		return;
+	}
+	s->queue = ipc_chan_new(s->base, fd, on_queue_msg, on_queue_close, s);
+	if (s->queue == NULL) {
+		close(fd);
+		struct timeval tv = { 1, 0 };
+		evtimer_add(s->ev_queue_retry, &tv);
+		return;
+	}
+	s->queue_epoch++;
+	if (warned)
+		log_info("connected to queued");
+	warned = false;
+}
+
+static void on_queue_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	smtpd_queue_connect(arg);
+}
+
+/* ---- auth helper connection (handed over by the monitor) ---- */
+
+static void on_auth_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	struct smtpd *s = arg;
+	if (fd >= 0)
+		close(fd);
+	struct session *sess = smtpd_slot_lookup(s, h->reqid);
+	if (sess)
+		session_on_auth(sess, h->type, p, h->len);
+}
+
+static void on_auth_close(struct ipc_chan *ch, void *arg)
+{
+	struct smtpd *s = arg;
+	log_warnx("lost connection to the auth helper");
+	ipc_chan_free(ch);
+	s->auth = NULL;
+	for (uint32_t i = 0; i < s->nslots; i++)
+		if (s->slots[i] && session_waiting_on(s->slots[i], false))
+			session_peer_lost(s->slots[i], false);
+}
+
+static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	(void)p;
+	struct smtpd *s = arg;
+	if (h->type != P_HELPER || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (s->auth)
+		ipc_chan_free(s->auth);
+	s->auth = ipc_chan_new(s->base, fd, on_auth_msg, on_auth_close, s);
+}
+
+static void on_ctl_close(struct ipc_chan *ch, void *arg)
+{
+	(void)ch;
+	struct smtpd *s = arg;
+	log_warnx("supervisor gone; exiting");
+	event_base_loopexit(s->base, NULL);
+}
+
+/* ---- listeners ---- */
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	(void)what;
+	struct smtpd *s = arg;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		session_accept(s, fd, &ss, sl);
+	}
+}
+
+static void stop_listening(struct smtpd *s)
+{
+	for (size_t i = 0; i < s->nlisten; i++) {
+		if (s->ev_listen[i]) {
+			event_free(s->ev_listen[i]);
+			s->ev_listen[i] = NULL;
+		}
+		close(s->listen_fds[i]);
+	}
+	s->nlisten = 0;
+}
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct smtpd *s = arg;
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	log_info("stopping: no new connections; finishing sessions");
+	stop_listening(s);
+	for (uint32_t i = 0; i < s->nslots; i++)
+		if (s->slots[i])
+			session_shutdown(s->slots[i]);
+	struct timeval tv = { 10, 0 };
+	event_base_loopexit(s->base, &tv);
+}
+
+static void on_check_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtpd *s = arg;
+	if (s->stopping && s->nsessions == 0)
+		event_base_loopexit(s->base, NULL);
+}
+
+static int worker_main(int ctl, void *arg)
+{
+	struct smtpd *s = arg;
+	log_setname("postern/smtpd");
+	privsep_drop(USER_SMTPD, s->conf->spool);
+	signal(SIGPIPE, SIG_IGN);
+	s->base = event_base_new();
+	if (s->base == NULL)
+		fatalx("event_base_new");
+	s->nslots = (uint32_t)s->conf->max_sessions;
+	s->slots = calloc(s->nslots, sizeof(*s->slots));
+	s->gens = calloc(s->nslots, sizeof(*s->gens));
+	if (s->slots == NULL || s->gens == NULL)
+		fatalx("out of memory");
+	set_nonblock(ctl);
+	s->ctl = ipc_chan_new(s->base, ctl, on_ctl_msg, on_ctl_close, s);
+	s->ev_queue_retry = evtimer_new(s->base, on_queue_retry, s);
+	for (size_t i = 0; i < s->nlisten; i++) {
+		s->ev_listen[i] = event_new(s->base, s->listen_fds[i], EV_READ | EV_PERSIST, on_accept, s);
+		event_add(s->ev_listen[i], NULL);
+	}
+	struct event *e_term = evsignal_new(s->base, SIGTERM, on_term, s);
+	struct event *e_int = evsignal_new(s->base, SIGINT, on_term, s);
+	struct event *e_tick = event_new(s->base, -1, EV_PERSIST, on_check_done, s);
+	struct timeval tick = { 0, 200000 };
+	evsignal_add(e_term, NULL);
+	evsignal_add(e_int, NULL);
+	event_add(e_tick, &tick);
+	smtpd_queue_connect(s);
+	log_info("ready: %zu listener(s), %u sessions at most",
+	    s->nlisten, (unsigned)s->nslots);
+	event_base_dispatch(s->base);
+	log_info("exiting");
+	return 0;
+}
+
+static int bind_listener(const struct listen_spec *l)
+{
+	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		fatal("socket for %s", l->text);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0)
+		fatal("bind %s", l->text);
+	if (listen(fd, 512) < 0)
+		fatal("listen %s", l->text);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = "/etc/postern/postern.conf";
+	char err[1024];
+	bool debug = false;
+	int ch;
+
+	proc_init(argc, argv);
+	while ((ch = getopt(argc, argv, "df:F")) != -1) {
+		switch (ch) {
+		case 'd': debug = true; break;
+		case 'f': path = optarg; break;
+		case 'F': break; /* always foreground: run under a supervisor */
+		default: usage();
+		}
+	}
+	if (config_load(path, &conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smtpd: %s\n", err);
+		return 1;
+	}
+	log_init("postern/smtpd", debug || conf.log_stderr);
+	sd.conf = &conf;
+	for (size_t i = 0; i < conf.nlisten; i++)
+		sd.listen_fds[sd.nlisten++] = bind_listener(&conf.listen[i]);
+	/* fail early on a missing system user, before forking anything */
+	(void)privsep_expected_uid(USER_SMTPD);
+	(void)privsep_expected_uid(USER_AUTH);
+	log_info("starting; config %s", conf.path);
+	struct monitor_spec spec = {
+		.worker_title = "postern-smtpd: sessions",
+		.worker_main = worker_main,
+		.helper_title = "postern-smtpd: auth helper",
+		.helper_main = auth_helper_main,
+		.worker_arg = &sd,
+		.helper_arg = &conf,
+		.worker_keep_fds = sd.listen_fds,
+		.worker_nkeep = sd.nlisten,
+	};
+	return monitor_run(&spec);
+}

@@ -1,0 +1,58 @@
+/*
+ * smtpd.h: shared state of the SMTP receiver's worker process
+ * (postern-smtpd, chrooted to the spool root): listeners, the session
+ * table, and the channels to queued and to the auth helper.
+ */
+#ifndef POSTERN_SMTPD_H
+#define POSTERN_SMTPD_H
+
+#include "config.h"
+#include "ipc.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct session;
+
+struct smtpd {
+	struct config *conf;
+	struct event_base *base;
+	int listen_fds[CONFIG_MAX_LISTEN];
+	struct event *ev_listen[CONFIG_MAX_LISTEN];
+	size_t nlisten;
+	struct ipc_chan *queue;    /* NULL while queued is unreachable */
+	uint32_t queue_epoch;      /* bumped on every (re)connection */
+	struct event *ev_queue_retry;
+	struct ipc_chan *auth;     /* NULL while the auth helper is down */
+	struct ipc_chan *ctl;      /* from the supervising parent */
+	struct session **slots;    /* session table, indexed by slot */
+	uint16_t *gens;            /* generation per slot, for request ids */
+	uint32_t nslots;
+	uint32_t nsessions;
+	bool stopping;
+	uint64_t accepted_msgs;
+};
+
+/* smtpd.c */
+void smtpd_queue_connect(struct smtpd *sd);
+uint32_t smtpd_count_ip(struct smtpd *sd, const struct sockaddr_storage *ss);
+
+/* session.c */
+void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer,
+    socklen_t plen);
+void session_on_queue(struct session *s, uint16_t type, const uint8_t *p,
+    size_t len, int fd);
+void session_on_auth(struct session *s, uint16_t type, const uint8_t *p, size_t len);
+/* The channel a pending request of this session went out on is gone. */
+void session_peer_lost(struct session *s, bool queue);
+void session_shutdown(struct session *s);
+const struct sockaddr_storage *session_peer(const struct session *s);
+bool session_waiting_on(const struct session *s, bool queue);
+
+/* slot table (smtpd.c) */
+uint32_t smtpd_slot_alloc(struct smtpd *sd, struct session *s, uint32_t *reqid);
+void smtpd_slot_free(struct smtpd *sd, uint32_t slot);
+struct session *smtpd_slot_lookup(struct smtpd *sd, uint32_t reqid);
+
+#endif
