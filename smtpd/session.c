@@ -22,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_ERRORS 20              /* bad commands before we hang up */
+#define MAX_DELIVERIES 1000        /* mailboxes + remote addresses per message */
 #define WBUF_SIZE (64 * 1024)      /* queue file write buffer */
 #define OUT_HIGH_WATER (256 * 1024) /* stop reading while replies pile up */
 
@@ -238,6 +240,14 @@ static void add_rcpt(struct session *s, const char *addr, bool remote,
 		return;
 	}
 	s->rcpts = r;
+	size_t total = nmb ? nmb : 1;
+	for (size_t i = 0; i < s->nrcpt; i++)
+		total += s->rcpts[i].remote ? 1 : s->rcpts[i].nmb;
+	if (total > MAX_DELIVERIES) {
+		free(mb);
+		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
 	r = &s->rcpts[s->nrcpt++];
 	strlcpy(r->addr, addr, sizeof(r->addr));
 	r->remote = remote;
@@ -393,6 +403,26 @@ static void flush_wbuf(struct session *s)
 	s->wlen = 0;
 }
 
+/* Whether recipient i's j-th mailbox (or remote address) came earlier. */
+static bool rcpt_seen_before(const struct session *s, size_t i, size_t j)
+{
+	const struct rcpt *r = &s->rcpts[i];
+	for (size_t k = 0; k <= i; k++) {
+		const struct rcpt *o = &s->rcpts[k];
+		if (o->remote != r->remote)
+			continue;
+		if (r->remote) {
+			if (k < i && strcasecmp(o->addr, r->addr) == 0)
+				return true;
+			continue;
+		}
+		for (size_t m = 0; m < (k == i ? j : o->nmb); m++)
+			if (strcmp(o->mb[m], r->mb[j]) == 0)
+				return true;
+	}
+	return false;
+}
+
 static void send_commit(struct session *s)
 {
 	struct ipc_buf b;
@@ -403,21 +433,24 @@ static void send_commit(struct session *s)
 	ipcb_cstr(&b, s->helo);
 	ipcb_cstr(&b, s->peer_text);
 	ipcb_u8(&b, (uint8_t)((s->mail.body == BODY_8BITMIME ? 1 : 0) | (s->mail.smtputf8 ? 2 : 0)));
-	for (size_t i = 0; i < s->nrcpt; i++)
-		n += s->rcpts[i].remote ? 1 : (uint32_t)s->rcpts[i].nmb;
-	ipcb_u32(&b, n);
-	for (size_t i = 0; i < s->nrcpt; i++) {
-		const struct rcpt *r = &s->rcpts[i];
-		if (r->remote) {
-			ipcb_u8(&b, 1);
-			ipcb_cstr(&b, r->addr);
-			ipcb_cstr(&b, "");
-			continue;
-		}
-		for (size_t j = 0; j < r->nmb; j++) {
-			ipcb_u8(&b, 0);
-			ipcb_cstr(&b, r->addr);
-			ipcb_cstr(&b, r->mb[j]);
+	/* one delivery per mailbox and per remote address, however many
+	 * recipients or aliases led there (the first one names it) */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			ipcb_u32(&b, n);
+		for (size_t i = 0; i < s->nrcpt; i++) {
+			const struct rcpt *r = &s->rcpts[i];
+			for (size_t j = 0; j < (r->remote ? 1 : r->nmb); j++) {
+				if (rcpt_seen_before(s, i, j))
+					continue;
+				if (pass == 0) {
+					n++;
+					continue;
+				}
+				ipcb_u8(&b, r->remote ? 1 : 0);
+				ipcb_cstr(&b, r->addr);
+				ipcb_cstr(&b, r->remote ? "" : r->mb[j]);
+			}
 		}
 	}
 	if (s->sd->queue == NULL || s->queue_epoch != s->sd->queue_epoch ||

@@ -1,0 +1,26 @@
+#!/bin/sh
+# install-deps.sh: installs the Debian packages that building and
+# testing postern need, when any is missing (run by `make check`).
+# As root it runs one apt-get update and one apt-get install; as another
+# user it only says what is missing.
+set -eu
+pkgs="gcc clang make pkg-config libevent-dev liblmdb-dev libbsd-dev libssl-dev
+libcrypt-dev libcmocka-dev libclang-rt-14-dev python3 python3-pytest swaks curl
+procps passwd"
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing" >&2
+	echo "install them as root: apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# --no-install-recommends: nothing else (an init system, a second MTA) comes along
+apt-get install -y -q --no-install-recommends $missing

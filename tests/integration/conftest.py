@@ -1,0 +1,298 @@
+"""Test harness for postern's integration tests.
+
+Starts real queued and smtpd daemons on free loopback ports with a
+per-test configuration under a temporary directory, and gives the tests
+helpers to read Maildirs, find the daemons' processes and restart them.
+Run as root, the daemons use the real postern-* users and chroots; run
+as another user they run unprivileged (and the privilege tests skip).
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+BUILD = os.environ.get("POSTERN_BUILD") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build")
+BUILD = os.path.abspath(BUILD)
+SANITIZER = os.environ.get("POSTERN_SANITIZER") == "1"
+IS_ROOT = os.geteuid() == 0
+
+USERS = {"alice": "wonderland", "bob": "builder", "carol": "secret"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=30.0, interval=0.05, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def children_of(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[1]) == ppid:
+            out.append(int(d))
+    return out
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+class Postern:
+    """One postern instance: config, users, both daemons."""
+
+    def __init__(self, root, extra_conf="", relay="10.255.255.0/24"):
+        self.root = root
+        self.etc = os.path.join(root, "etc")
+        self.spool = os.path.join(root, "spool")
+        self.mail = os.path.join(root, "mail")
+        self.logdir = os.path.join(root, "log")
+        for d in (self.etc, self.logdir):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(root, 0o755)
+        self.port = free_port()
+        self.conf = os.path.join(self.etc, "postern.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""hostname mail.example.test
+domain example.test example.org
+listen smtp 127.0.0.1:{self.port}
+spool {self.spool}
+mail_root {self.mail}
+relay_networks {relay}
+log stderr
+retry_min 1s
+retry_max 2s
+{extra_conf}
+""")
+        if IS_ROOT:
+            self.ctl("setup")
+        for user, pw in USERS.items():
+            self.ctl("user", "add", user, input=pw + "\n")
+        with open(os.path.join(self.etc, "aliases"), "w") as f:
+            f.write("postmaster: alice\nteam: alice, bob\nall: team, carol\n")
+        self.procs = {}
+        self.logs = {}
+
+    def ctl(self, *args, input=None, check=True):
+        r = subprocess.run([os.path.join(BUILD, "posternctl"), "-f", self.conf, *args],
+                           input=input, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"posternctl {args} failed: {r.stderr}")
+        return r
+
+    def env(self):
+        e = dict(os.environ)
+        if SANITIZER:
+            # chrooted processes cannot reach /proc for the leak checker
+            e["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=86"
+            e["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+        return e
+
+    def start(self, name):
+        log = open(os.path.join(self.logdir, f"{name}.log"), "ab")
+        self.logs[name] = log
+        p = subprocess.Popen([os.path.join(BUILD, name), "-f", self.conf],
+                             stdout=log, stderr=subprocess.STDOUT, env=self.env())
+        self.procs[name] = p
+        return p
+
+    def start_all(self):
+        self.start("queued")
+        wait_for(lambda: os.path.exists(os.path.join(self.spool, "run/queue.sock")),
+                 what="queued socket")
+        self.start("smtpd")
+        self.wait_ready()
+
+    def wait_ready(self):
+        def ok():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                    s.settimeout(5)
+                    return s.recv(100).startswith(b"220")
+            except OSError:
+                return False
+        wait_for(ok, what="smtpd greeting")
+        wait_for(lambda: "connected to queued" in self.log("smtpd") or
+                 self.log("smtpd").count("connecting to queued") == 0,
+                 what="smtpd connected to queued")
+
+    def stop(self, name, sig=signal.SIGTERM):
+        p = self.procs.get(name)
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def stop_all(self):
+        for name in ("smtpd", "queued"):
+            self.stop(name)
+        for log in self.logs.values():
+            log.close()
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.logdir, f"{name}.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def child(self, daemon, role):
+        """PID of a daemon's child process by role, e.g. ('queued', 'queue manager')."""
+        parent = self.procs[daemon].pid
+        for pid in children_of(parent):
+            if role in cmdline(pid):
+                return pid
+        return None
+
+    def maildir_files(self, user):
+        d = os.path.join(self.mail, user, "new")
+        if not os.path.isdir(d):
+            return []
+        return sorted(os.path.join(d, f) for f in os.listdir(d))
+
+    def read_mail(self, user):
+        out = []
+        for p in self.maildir_files(user):
+            with open(p, "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_mail(self, user, count, timeout=60):
+        return wait_for(lambda: len(self.maildir_files(user)) >= count and
+                        self.read_mail(user), timeout=timeout,
+                        what=f"{count} message(s) for {user}")
+
+    def queue_files(self):
+        return os.listdir(os.path.join(self.spool, "queue"))
+
+    def sanitizer_reports(self):
+        bad = []
+        for name in self.logs:
+            text = self.log(name)
+            for pat in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+                if pat in text:
+                    bad.append(f"{name}: {pat}")
+        return bad
+
+
+@pytest.fixture
+def make_postern(tmp_path):
+    made = []
+
+    def make(extra_conf="", relay="10.255.255.0/24", start=True):
+        root = tmp_path / f"p{len(made)}"
+        root.mkdir()
+        p = Postern(str(root), extra_conf, relay)
+        made.append(p)
+        if start:
+            p.start_all()
+        return p
+
+    yield make
+    for p in made:
+        p.stop_all()
+    for p in made:
+        reports = p.sanitizer_reports()
+        assert not reports, f"sanitizer reports: {reports}"
+        for name in ("smtpd", "queued"):
+            text = p.log(name)
+            assert "exited with 86" not in text and "killed by signal 6" not in text, \
+                f"{name} crashed:\n{text[-3000:]}"
+
+
+@pytest.fixture
+def postern(make_postern):
+    return make_postern()
+
+
+class SmtpClient:
+    """A raw SMTP client for tests that need exact bytes on the wire."""
+
+    def __init__(self, port, greeting=True):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.buf = b""
+        if greeting:
+            self.greeting = self.reply()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed; have %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def reply(self):
+        """One (multi-line) reply: returns (code, text of last line, all lines)."""
+        lines = []
+        while True:
+            ln = self.line()
+            lines.append(ln)
+            if len(ln) < 4 or ln[3] != "-":
+                break
+        return int(lines[-1][:3]), lines[-1], lines
+
+    def cmd(self, text):
+        self.send(text.encode() + b"\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(1) == b""
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+@pytest.fixture
+def smtp_client():
+    made = []
+
+    def make(port, greeting=True):
+        c = SmtpClient(port, greeting)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+def pytest_report_header(config):
+    return [f"postern build: {BUILD}", f"root: {IS_ROOT}", f"sanitizer: {SANITIZER}"]
