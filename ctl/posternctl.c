@@ -198,6 +198,14 @@ static int cmd_user(int argc, char **argv)
 			fprintf(stderr, "posternctl: no user '%s'\n", name);
 			return 1;
 		}
+		for (size_t a = 0; a < t.naliases; a++)
+			for (size_t j = 0; j < t.aliases[a].ntargets; j++)
+				if (strcmp(t.aliases[a].targets[j], name) == 0) {
+					fprintf(stderr, "posternctl: user '%s' is a target of alias '%s': "
+					    "edit %s/%s first\n", name, t.aliases[a].name, conf.confdir,
+					    conf.aliases_file);
+					return 1;
+				}
 		size_t i = (size_t)(u - t.users);
 		memmove(&t.users[i], &t.users[i + 1], (t.nusers - i - 1) * sizeof(*t.users));
 		t.nusers--;

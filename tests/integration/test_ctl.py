@@ -1,0 +1,64 @@
+"""posternctl and configuration errors as an administrator meets them."""
+import os
+import subprocess
+
+from conftest import BUILD
+
+
+def test_user_commands(make_postern):
+    p = make_postern(start=False)
+    assert p.ctl("user", "list").stdout.split() == ["alice", "bob", "carol"]
+    with open(os.path.join(p.etc, "users")) as f:
+        text = f.read()
+    assert "alice:$y$" in text  # yescrypt
+    assert "wonderland" not in text
+    old = [ln for ln in text.splitlines() if ln.startswith("bob:")][0]
+    p.ctl("user", "passwd", "bob", input="newpass\n")
+    with open(os.path.join(p.etc, "users")) as f:
+        assert old not in f.read()
+    r = p.ctl("user", "del", "carol", check=False)
+    assert r.returncode == 1 and "target of alias 'all'" in r.stderr
+    p.ctl("user", "add", "dave", input="pw\n")
+    p.ctl("user", "del", "dave")
+    assert p.ctl("user", "list").stdout.split() == ["alice", "bob", "carol"]
+    r = p.ctl("user", "add", "alice", input="x\n", check=False)
+    assert r.returncode == 1 and "already exists" in r.stderr
+    r = p.ctl("user", "add", "../evil", input="x\n", check=False)
+    assert r.returncode == 1 and "not a valid user name" in r.stderr
+    r = p.ctl("user", "add", "dave", input="\n", check=False)
+    assert r.returncode == 1 and "empty password" in r.stderr
+
+
+def test_check_reports_file_and_line(make_postern):
+    p = make_postern(start=False)
+    assert "ok" in p.ctl("check").stdout
+    with open(p.conf, "a") as f:
+        f.write("max_recipients 100000\n")
+    lines = open(p.conf).read().count("\n")
+    r = p.ctl("check", check=False)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"{os.path.realpath(p.conf)}:{lines}: max_recipients:") or \
+        f"{p.conf}:{lines}: max_recipients" in r.stderr
+    with open(p.conf, "a") as f:
+        f.write("")
+    text = open(p.conf).read().replace("max_recipients 100000\n", "colour blue\n")
+    open(p.conf, "w").write(text)
+    r = p.ctl("check", check=False)
+    assert r.returncode == 1 and f":{lines}: unknown key 'colour'" in r.stderr
+    # the daemons refuse it the same way
+    for daemon in ("smtpd", "queued"):
+        r = subprocess.run([os.path.join(BUILD, daemon), "-f", p.conf],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and "unknown key 'colour'" in r.stderr
+
+
+def test_check_reports_bad_alias(make_postern):
+    p = make_postern(start=False)
+    with open(os.path.join(p.etc, "aliases"), "a") as f:
+        f.write("ghost: nobody\n")
+    r = p.ctl("check", check=False)
+    assert r.returncode == 1 and "target 'nobody' is neither a user nor an alias" in r.stderr
+    with open(os.path.join(p.etc, "aliases"), "a") as f:
+        f.write("broken line without colon\n")
+    r = p.ctl("check", check=False)
+    assert r.returncode == 1 and "aliases:5: expected" in r.stderr

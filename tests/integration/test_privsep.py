@@ -1,0 +1,113 @@
+"""Privilege separation, checked in /proc (root only): every daemon
+process runs under its own uid and gid in the root DESIGN.md gives it,
+and smtpd's worker can reach neither the users file nor the queue."""
+import os
+import pwd
+
+import pytest
+
+from conftest import IS_ROOT
+
+pytestmark = pytest.mark.skipif(not IS_ROOT, reason="needs root")
+
+
+def ids(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Uid", "Gid", "Groups", "NoNewPrivs", "CapEff"):
+                out[k] = v.split()
+    return out
+
+
+ROLES = [
+    ("smtpd", "sessions", "postern-smtpd", "spool"),
+    ("smtpd", "auth helper", "postern-auth", "etc"),
+    ("queued", "queue manager", "postern-queue", "spool"),
+    ("queued", "local delivery", "postern-vmail", "mail"),
+]
+
+
+@pytest.mark.parametrize("daemon,role,user,rootdir", ROLES)
+def test_process_identity_and_root(postern, daemon, role, user, rootdir):
+    pid = postern.child(daemon, role)
+    assert pid, f"no {role} process"
+    pw = pwd.getpwnam(user)
+    st = ids(pid)
+    assert st["Uid"] == [str(pw.pw_uid)] * 4
+    assert st["Gid"] == [str(pw.pw_gid)] * 4
+    assert st["Groups"] == [str(pw.pw_gid)]
+    assert st["NoNewPrivs"] == ["1"]
+    assert int(st["CapEff"][0], 16) == 0
+    assert os.readlink(f"/proc/{pid}/root") == os.path.realpath(getattr(postern, rootdir))
+
+
+def test_monitors_are_root_and_unchrooted(postern):
+    for name in ("smtpd", "queued"):
+        pid = postern.procs[name].pid
+        assert ids(pid)["Uid"][0] == "0"
+        assert os.readlink(f"/proc/{pid}/root") == "/"
+
+
+def as_process(pid, fn):
+    """Runs fn() in a child with pid's root directory, uid and gid."""
+    st = ids(pid)
+    uid, gid = int(st["Uid"][0]), int(st["Gid"][0])
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(r)
+        try:
+            os.chroot(f"/proc/{pid}/root")
+            os.chdir("/")
+            os.setgroups([gid])
+            os.setgid(gid)
+            os.setuid(uid)
+            result = fn()
+        except BaseException as e:  # noqa: BLE001
+            result = f"error {e!r}"
+        os.write(w, result.encode())
+        os._exit(0)
+    os.close(w)
+    out = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(child, 0)
+    return out.decode()
+
+
+def try_open(path, flags=os.O_RDONLY):
+    def fn():
+        try:
+            os.close(os.open(path, flags))
+            return "opened"
+        except PermissionError:
+            return "denied"
+        except FileNotFoundError:
+            return "absent"
+    return fn
+
+
+def test_smtpd_cannot_open_users_file_or_queue(postern):
+    pid = postern.child("smtpd", "sessions")
+    users = os.path.join(postern.etc, "users")
+    assert as_process(pid, try_open(users)) == "absent"
+    assert as_process(pid, try_open("/../../" + users)) == "absent"
+    assert as_process(pid, try_open("/queue", os.O_RDONLY | os.O_DIRECTORY)) == "denied"
+    assert as_process(pid, try_open("/index", os.O_RDONLY | os.O_DIRECTORY)) == "denied"
+    # but it can reach queued's socket directory
+    assert as_process(pid, try_open("/run", os.O_RDONLY | os.O_DIRECTORY)) == "opened"
+    # the auth helper alone can read the users file
+    apid = postern.child("smtpd", "auth helper")
+    assert as_process(apid, try_open("/users")) == "opened"
+
+
+def test_users_file_mode(postern):
+    st = os.stat(os.path.join(postern.etc, "users"))
+    assert st.st_mode & 0o777 == 0o640
+    assert st.st_uid == 0
+    assert st.st_gid == pwd.getpwnam("postern-auth").pw_gid

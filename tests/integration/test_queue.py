@@ -1,0 +1,64 @@
+"""queued's behaviour seen from outside: 451 while it is down and
+recovery after, reconciliation at start, temporary failures retried."""
+import os
+import signal
+import smtplib
+
+from conftest import wait_for
+
+
+def test_451_while_queued_is_down_then_recovers(postern, smtp_client):
+    postern.stop("queued")
+    c = smtp_client(postern.port)
+    c.cmd("EHLO x.example.net")
+    wait_for(lambda: c.cmd("MAIL FROM:<a@example.net>")[1].startswith("451 4.3.0"),
+             what="451 while queued is down")
+    assert postern.procs["smtpd"].poll() is None
+    postern.start("queued")
+    wait_for(lambda: c.cmd("MAIL FROM:<a@example.net>")[0] == 250, timeout=30,
+             what="smtpd reconnected")
+    assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    c.send(b"DATA\r\n")
+    assert c.reply()[0] == 354
+    c.send(b"Subject: back\r\n\r\nok\r\n.\r\n")
+    assert c.reply()[0] == 250
+    postern.wait_mail("alice", 1)
+
+
+def test_reconcile_removes_orphans_and_keeps_queued_mail(make_postern):
+    p = make_postern(relay="127.0.0.0/8")
+    with smtplib.SMTP("127.0.0.1", p.port, timeout=30) as s:
+        s.sendmail("a@example.test", ["x@remote.example"], b"Subject: stays\r\n\r\nq\r\n")
+    wait_for(lambda: len(p.queue_files()) == 1, what="queued message")
+    p.stop("smtpd")
+    p.stop("queued")
+    orphan = os.path.join(p.spool, "queue", "00000000000000AB")
+    with open(orphan, "w") as f:
+        f.write("half written")
+    p.start("queued")
+    wait_for(lambda: "reconcile: 1 message(s) queued, 1 orphan file(s) removed" in p.log("queued"),
+             what="reconcile log line")
+    assert not os.path.exists(orphan)
+    assert len(p.queue_files()) == 1
+
+
+def test_temporary_failure_is_retried(postern):
+    # a file where carol's Maildir should be: delivery fails temporarily
+    blocker = os.path.join(postern.mail, "carol")
+    with open(blocker, "w") as f:
+        f.write("x")
+    with smtplib.SMTP("127.0.0.1", postern.port, timeout=30) as s:
+        s.sendmail("a@example.net", ["carol@example.test"], b"Subject: retry\r\n\r\nlater\r\n")
+    wait_for(lambda: "status=deferred" in postern.log("queued"), what="deferral")
+    assert len(postern.queue_files()) == 1
+    os.unlink(blocker)
+    (msg,) = postern.wait_mail("carol", 1, timeout=30)
+    assert b"Subject: retry" in msg
+    wait_for(lambda: postern.queue_files() == [], what="queue file removed")
+
+
+def test_sigterm_stops_cleanly(postern):
+    for name in ("smtpd", "queued"):
+        postern.procs[name].send_signal(signal.SIGTERM)
+        assert postern.procs[name].wait(timeout=30) == 0
+        assert "stopped" in postern.log(name)
