@@ -173,6 +173,8 @@ static void hash_password(const char *pw, char *out, size_t outlen)
 	explicit_bzero(&cd, sizeof(cd));
 }
 
+static int user_change(struct tables *t, int argc, char **argv);
+
 static int cmd_user(int argc, char **argv)
 {
 	struct tables t;
@@ -180,9 +182,18 @@ static int cmd_user(int argc, char **argv)
 		usage();
 	load_config();
 	load_tables(&t, strcmp(argv[0], "list") != 0);
+	int r = user_change(&t, argc, argv);
+	tables_free(&t);
+	return r;
+}
+
+/* One user subcommand over the loaded tables (which the caller frees). */
+static int user_change(struct tables *t, int argc, char **argv)
+{
+	int r = 0;
 	if (strcmp(argv[0], "list") == 0) {
-		for (size_t i = 0; i < t.nusers; i++)
-			printf("%s\n", t.users[i].name);
+		for (size_t i = 0; i < t->nusers; i++)
+			printf("%s\n", t->users[i].name);
 		return 0;
 	}
 	if (argc != 2)
@@ -192,24 +203,24 @@ static int cmd_user(int argc, char **argv)
 		fprintf(stderr, "posternctl: '%s' is not a valid user name (1-64 of a-z 0-9 . _ -)\n", name);
 		return 1;
 	}
-	const struct user_entry *u = tables_user(&t, name);
+	const struct user_entry *u = tables_user(t, name);
 	if (strcmp(argv[0], "del") == 0) {
 		if (u == NULL) {
 			fprintf(stderr, "posternctl: no user '%s'\n", name);
 			return 1;
 		}
-		for (size_t a = 0; a < t.naliases; a++)
-			for (size_t j = 0; j < t.aliases[a].ntargets; j++)
-				if (strcmp(t.aliases[a].targets[j], name) == 0) {
+		for (size_t a = 0; a < t->naliases; a++)
+			for (size_t j = 0; j < t->aliases[a].ntargets; j++)
+				if (strcmp(t->aliases[a].targets[j], name) == 0) {
 					fprintf(stderr, "posternctl: user '%s' is a target of alias '%s': "
-					    "edit %s/%s first\n", name, t.aliases[a].name, conf.confdir,
+					    "edit %s/%s first\n", name, t->aliases[a].name, conf.confdir,
 					    conf.aliases_file);
 					return 1;
 				}
-		size_t i = (size_t)(u - t.users);
-		memmove(&t.users[i], &t.users[i + 1], (t.nusers - i - 1) * sizeof(*t.users));
-		t.nusers--;
-		save_users(&t);
+		size_t i = (size_t)(u - t->users);
+		memmove(&t->users[i], &t->users[i + 1], (t->nusers - i - 1) * sizeof(*t->users));
+		t->nusers--;
+		save_users(t);
 		printf("user %s deleted (the Maildir is kept)\n", name);
 		return 0;
 	}
@@ -225,8 +236,8 @@ static int cmd_user(int argc, char **argv)
 		return 1;
 	}
 	if (add) {
-		for (size_t i = 0; i < t.naliases; i++)
-			if (strcmp(t.aliases[i].name, name) == 0) {
+		for (size_t i = 0; i < t->naliases; i++)
+			if (strcmp(t->aliases[i].name, name) == 0) {
 				fprintf(stderr, "posternctl: '%s' is an alias\n", name);
 				return 1;
 			}
@@ -236,20 +247,19 @@ static int cmd_user(int argc, char **argv)
 	hash_password(pw, hash, sizeof(hash));
 	explicit_bzero(pw, sizeof(pw));
 	if (add) {
-		struct user_entry *n = reallocarray(t.users, t.nusers + 1, sizeof(*n));
+		struct user_entry *n = reallocarray(t->users, t->nusers + 1, sizeof(*n));
 		if (n == NULL)
 			return 1;
-		t.users = n;
-		strlcpy(n[t.nusers].name, name, sizeof(n->name));
-		strlcpy(n[t.nusers].hash, hash, sizeof(n->hash));
-		t.nusers++;
+		t->users = n;
+		strlcpy(n[t->nusers].name, name, sizeof(n->name));
+		strlcpy(n[t->nusers].hash, hash, sizeof(n->hash));
+		t->nusers++;
 	} else {
 		strlcpy(((struct user_entry *)u)->hash, hash, sizeof(u->hash));
 	}
-	save_users(&t);
+	save_users(t);
 	printf("user %s %s\n", name, add ? "added" : "password changed");
-	tables_free(&t);
-	return 0;
+	return r;
 }
 
 static int cmd_check(void)
