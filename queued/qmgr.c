@@ -689,6 +689,14 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(q.base, &tv);
 }
 
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_info("SIGHUP: postern.conf reload is not implemented; restart to apply changes");
+}
+
 /* ---- start-up reconciliation ---- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -805,7 +813,9 @@ int qmgr_main(int ctl, void *arg)
 	struct event *e_term = evsignal_new(q.base, SIGTERM, on_term, NULL);
 	struct event *e_int = evsignal_new(q.base, SIGINT, on_term, NULL);
 	evsignal_add(e_term, NULL);
+	struct event *e_hup = evsignal_new(q.base, SIGHUP, on_hup, NULL);
 	evsignal_add(e_int, NULL);
+	evsignal_add(e_hup, NULL);
 	log_info("ready");
 	event_base_dispatch(q.base);
 	log_info("exiting: %llu committed, %llu delivered in this run",

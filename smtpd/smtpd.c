@@ -266,6 +266,15 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(s->base, &tv);
 }
 
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	/* users and aliases are re-read by the auth helper on change */
+	log_info("SIGHUP: postern.conf reload is not implemented; restart to apply changes");
+}
+
 static void on_check_done(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -298,10 +307,12 @@ static int worker_main(int ctl, void *arg)
 	}
 	struct event *e_term = evsignal_new(s->base, SIGTERM, on_term, s);
 	struct event *e_int = evsignal_new(s->base, SIGINT, on_term, s);
+	struct event *e_hup = evsignal_new(s->base, SIGHUP, on_hup, s);
 	struct event *e_tick = event_new(s->base, -1, EV_PERSIST, on_check_done, s);
 	struct timeval tick = { 0, 200000 };
 	evsignal_add(e_term, NULL);
 	evsignal_add(e_int, NULL);
+	evsignal_add(e_hup, NULL);
 	event_add(e_tick, &tick);
 	smtpd_queue_connect(s);
 	log_info("ready: %zu listener(s), %u sessions at most",

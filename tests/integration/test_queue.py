@@ -57,6 +57,17 @@ def test_temporary_failure_is_retried(postern):
     wait_for(lambda: postern.queue_files() == [], what="queue file removed")
 
 
+def test_sighup_keeps_daemons_running(postern):
+    for name in ("smtpd", "queued"):
+        postern.procs[name].send_signal(signal.SIGHUP)
+    wait_for(lambda: "SIGHUP" in postern.log("smtpd") and "SIGHUP" in postern.log("queued"),
+             what="SIGHUP logged")
+    with smtplib.SMTP("127.0.0.1", postern.port, timeout=30) as s:
+        s.sendmail("a@example.net", ["alice@example.test"], b"Subject: hup\r\n\r\nok\r\n")
+    postern.wait_mail("alice", 1)
+    assert postern.procs["smtpd"].poll() is None and postern.procs["queued"].poll() is None
+
+
 def test_sigterm_stops_cleanly(postern):
     for name in ("smtpd", "queued"):
         postern.procs[name].send_signal(signal.SIGTERM)
