@@ -38,6 +38,8 @@ void log_setname(const char *progname)
 }
 
 static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
+    __attribute__((format(printf, 2, 0)));
+static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[2048];
 	vsnprintf(line, sizeof(line), fmt, ap);
