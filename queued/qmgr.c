@@ -139,9 +139,15 @@ static void handle_new(struct client *c, uint32_t reqid)
 		send_fail(c, reqid, q.stopping ? "shutting down" : "too many open queue files");
 		return;
 	}
-	uint64_t qid = qid_new();
-	qfile_name(qid, name);
-	int fd = openat(q.queue_dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	uint64_t qid;
+	int fd, tries = 0;
+	/* ids grow with the clock; a clock stepped back can meet a queued
+	 * file's name, and O_EXCL makes that a retry, never an overwrite */
+	do {
+		qid = qid_new();
+		qfile_name(qid, name);
+		fd = openat(q.queue_dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	} while (fd < 0 && errno == EEXIST && ++tries < 1000);
 	if (fd < 0) {
 		log_warn("%s: creating queue file", name);
 		send_fail(c, reqid, "cannot create queue file");
