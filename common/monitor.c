@@ -6,6 +6,7 @@
  * with a clean signal state.
  */
 #include "monitor.h"
+#include "config.h"
 #include "ipc.h"
 #include "log.h"
 #include "privsep.h"
@@ -13,6 +14,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +138,30 @@ int monitor_run(const struct monitor_spec *spec)
 	close(m.worker_ctl);
 	log_info("stopped");
 	return m.exit_code;
+}
+
+void daemon_start(int argc, char **argv, const char *name, struct config *conf)
+{
+	const char *path = "/etc/postern/postern.conf";
+	char err[1024], ident[64];
+	bool debug = false;
+	int ch;
+
+	proc_init(argc, argv);
+	while ((ch = getopt(argc, argv, "df:F")) != -1) {
+		switch (ch) {
+		case 'd': debug = true; break;
+		case 'f': path = optarg; break;
+		case 'F': break; /* always in the foreground, for a supervisor */
+		default:
+			fprintf(stderr, "usage: %s [-dF] [-f config]\n", name);
+			exit(2);
+		}
+	}
+	if (config_load(path, conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		exit(1);
+	}
+	snprintf(ident, sizeof(ident), "postern/%s", name);
+	log_init(ident, debug || conf->log_stderr);
 }

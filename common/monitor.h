@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+struct config;
+
 struct monitor_spec {
 	const char *worker_title;
 	int (*worker_main)(int ctl_sock, void *arg);
@@ -20,6 +22,11 @@ struct monitor_spec {
 	const int *worker_keep_fds;
 	size_t worker_nkeep;
 };
+
+/* A daemon's root start-up: options (-f config, -d log to stderr, -F
+ * foreground, the only mode), config, logging. Exits on error with the
+ * config's file:line message. */
+void daemon_start(int argc, char **argv, const char *name, struct config *conf);
 
 /* Runs until the worker exits or a terminating signal arrives; returns
  * the exit code for main. */

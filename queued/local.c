@@ -81,6 +81,21 @@ static bool ensure_maildir(const char *mb)
 	return true;
 }
 
+/* Appends converted bytes to the Maildir file, counting its size and
+ * its line ends (each becomes CRLF in the POP3 size, W=). */
+static bool emit(struct delivery *d, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\n')
+			d->vsize++;
+	d->size += len;
+	if (len && !write_all(d->outfd, buf, len)) {
+		fail(d, errno_status(), "writing Maildir file");
+		return false;
+	}
+	return true;
+}
+
 /* Writes the Maildir file into tmp/. */
 static void write_one(struct delivery *d)
 {
@@ -134,28 +149,14 @@ static void write_one(struct delivery *d)
 			}
 			out[olen++] = c;
 		}
-		for (size_t i = 0; i < olen; i++)
-			if (out[i] == '\n')
-				d->vsize++;
-		d->size += olen;
-		if (!write_all(d->outfd, out, olen)) {
-			fail(d, errno_status(), "writing Maildir file");
+		if (!emit(d, out, olen))
 			return;
-		}
 		olen = 0;
 	}
 	if (pending_cr)
 		out[olen++] = '\r';
-	if (olen) {
-		for (size_t i = 0; i < olen; i++)
-			if (out[i] == '\n')
-				d->vsize++;
-		d->size += olen;
-		if (!write_all(d->outfd, out, olen)) {
-			fail(d, errno_status(), "writing Maildir file");
-			return;
-		}
-	}
+	if (!emit(d, out, olen))
+		return;
 	d->vsize += d->size;
 }
 

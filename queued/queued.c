@@ -77,27 +77,7 @@ static int bind_queue_socket(const struct config *c)
 
 int main(int argc, char **argv)
 {
-	const char *path = "/etc/postern/postern.conf";
-	char err[1024];
-	bool debug = false;
-	int ch;
-
-	proc_init(argc, argv);
-	while ((ch = getopt(argc, argv, "df:F")) != -1) {
-		switch (ch) {
-		case 'd': debug = true; break;
-		case 'f': path = optarg; break;
-		case 'F': break;
-		default:
-			fprintf(stderr, "usage: queued [-d] [-f config]\n");
-			return 2;
-		}
-	}
-	if (config_load(path, &conf, err, sizeof(err)) < 0) {
-		fprintf(stderr, "queued: %s\n", err);
-		return 1;
-	}
-	log_init("postern/queued", debug || conf.log_stderr);
+	daemon_start(argc, argv, "queued", &conf);
 	umask(077);
 	ensure_dir(conf.spool, "", NULL, 0755);
 	ensure_dir(conf.spool, "run", NULL, 0755);

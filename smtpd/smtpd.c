@@ -29,12 +29,6 @@
 static struct config conf;
 static struct smtpd sd;
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: smtpd [-d] [-f config]\n");
-	exit(2);
-}
-
 /* ---- slot table: request ids map back to sessions ---- */
 
 #define SLOT_BITS 17
@@ -340,25 +334,7 @@ static int bind_listener(const struct listen_spec *l)
 
 int main(int argc, char **argv)
 {
-	const char *path = "/etc/postern/postern.conf";
-	char err[1024];
-	bool debug = false;
-	int ch;
-
-	proc_init(argc, argv);
-	while ((ch = getopt(argc, argv, "df:F")) != -1) {
-		switch (ch) {
-		case 'd': debug = true; break;
-		case 'f': path = optarg; break;
-		case 'F': break; /* always foreground: run under a supervisor */
-		default: usage();
-		}
-	}
-	if (config_load(path, &conf, err, sizeof(err)) < 0) {
-		fprintf(stderr, "smtpd: %s\n", err);
-		return 1;
-	}
-	log_init("postern/smtpd", debug || conf.log_stderr);
+	daemon_start(argc, argv, "smtpd", &conf);
 	sd.conf = &conf;
 	for (size_t i = 0; i < conf.nlisten; i++)
 		sd.listen_fds[sd.nlisten++] = bind_listener(&conf.listen[i]);
