@@ -52,7 +52,9 @@ static size_t parse_local(const char *s, size_t len, bool utf8, enum addr_err *e
 				if (++i >= len)
 					return 0;
 				c = (unsigned char)s[i];
-				if (c < 32 || c == 127 || (c >= 0x80 && !utf8))
+				if (c < 32 || c == 127)
+					return 0;
+				if (c >= 0x80 && !utf8)
 					goto bad_char;
 				continue;
 			}
@@ -97,7 +99,7 @@ static size_t parse_domain(const char *s, size_t len, bool utf8, enum addr_err *
 		if (end == NULL)
 			return 0;
 		size_t n = (size_t)(end - s) - 1;
-		if (n == 0 || n >= sizeof(lit))
+		if (n == 0 || n >= sizeof(lit) || memchr(s + 1, '\0', n) != NULL)
 			return 0;
 		memcpy(lit, s + 1, n);
 		lit[n] = '\0';
@@ -175,10 +177,10 @@ enum addr_err addr_parse_path(const char *s, size_t len, int flags,
     struct mailaddr *out, size_t *used)
 {
 	size_t i = 1, n;
+	enum addr_err err;
 	memset(out, 0, sizeof(*out));
 	if (len < 2 || s[0] != '<')
 		return ADDR_SYNTAX;
-	const char *close = memchr(s, '>', len > ADDR_PATH_MAX + 64 ? ADDR_PATH_MAX + 64 : len);
 	if (s[1] == '>') {
 		if (!(flags & ADDR_ALLOW_NULL))
 			return ADDR_NULL_NOT_ALLOWED;
@@ -186,14 +188,29 @@ enum addr_err addr_parse_path(const char *s, size_t len, int flags,
 		*used = 2;
 		return ADDR_OK;
 	}
-	/* A-d-l ":" : a source route, obsolete; skipped. */
+	/* A-d-l ":" : a source route, obsolete; checked, then skipped.
+	 * A-d-l = At-domain *( "," At-domain ), At-domain = "@" Domain */
 	if (s[1] == '@') {
-		const char *colon = memchr(s, ':', len);
-		if (colon == NULL || (close && colon > close))
+		for (;;) {
+			if (i >= len || s[i] != '@')
+				return ADDR_SYNTAX;
+			i++;
+			n = parse_domain(s + i, len - i, (flags & ADDR_ALLOW_UTF8) != 0, &err);
+			if (n == 0)
+				return err;
+			i += n;
+			if (i < len && s[i] == ',') {
+				i++;
+				continue;
+			}
+			if (i < len && s[i] == ':') {
+				i++;
+				break;
+			}
 			return ADDR_SYNTAX;
-		i = (size_t)(colon - s) + 1;
+		}
 	}
-	enum addr_err err = parse_mailbox(s + i, len - i, flags, out, &n);
+	err = parse_mailbox(s + i, len - i, flags, out, &n);
 	if (err != ADDR_OK)
 		return err;
 	i += n;

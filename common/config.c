@@ -75,7 +75,8 @@ bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
 		*len = sizeof(*sin);
 		return true;
 	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+	/* an IPv6 address needs its brackets: "::1:25" is ambiguous */
+	if (s[0] == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)port);
 		*len = sizeof(*sin6);

@@ -154,8 +154,9 @@ uint32_t ipcr_u32(struct ipc_rd *r)
 }
 uint64_t ipcr_u64(struct ipc_rd *r)
 {
-	uint64_t hi = ipcr_u32(r);
-	return hi << 32 | ipcr_u32(r);
+	/* one take of 8 bytes: a short field yields 0, not a half value */
+	const uint8_t *p = ipcr_take(r, 8);
+	return p ? (uint64_t)get32(p) << 32 | get32(p + 4) : 0;
 }
 size_t ipcr_str(struct ipc_rd *r, char *out, size_t outcap)
 {

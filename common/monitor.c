@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,12 +52,15 @@ static void spawn_helper(struct monitor *m)
 	close(sock);
 }
 
+/* The worker goes first; its helper (agent, auth) only once the worker
+ * is gone, so deliveries and lookups in progress can finish. SIGKILL
+ * (the deadline passed) goes to both. */
 static void stop_all(struct monitor *m, int sig)
 {
 	m->stopping = true;
 	if (m->worker > 0)
 		kill(m->worker, sig);
-	if (m->helper > 0)
+	if (m->helper > 0 && (m->worker == 0 || sig == SIGKILL))
 		kill(m->helper, sig);
 }
 
@@ -148,6 +152,12 @@ void daemon_start(int argc, char **argv, const char *name, struct config *conf)
 	int ch;
 
 	proc_init(argc, argv);
+	/* one fd per session and per open queue file: take all we may */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	while ((ch = getopt(argc, argv, "df:F")) != -1) {
 		switch (ch) {
 		case 'd': debug = true; break;

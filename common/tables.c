@@ -282,9 +282,17 @@ void tables_free(struct tables *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* mark[i] for alias i: 0 not reached yet, 1 on the current path (so
+ * reaching it again is a loop), else 2 + its height (the most levels of
+ * aliases from it down to a user). An alias reached again through
+ * another path adds no new mailbox and is not walked again, which keeps
+ * resolution linear in the size of the tables; its height still has to
+ * fit under ALIAS_MAX_DEPTH from where it is reached now. */
 static int expand(const struct tables *t, const char *name, int depth,
-    char out[][USERNAME_MAX + 1], size_t max, size_t *n)
+    char out[][USERNAME_MAX + 1], size_t max, size_t *n, uint8_t *mark,
+    int *height)
 {
+	*height = 0;
 	if (tables_user(t, name)) {
 		for (size_t i = 0; i < *n; i++)
 			if (strcmp(out[i], name) == 0)
@@ -297,11 +305,25 @@ static int expand(const struct tables *t, const char *name, int depth,
 	const struct alias_entry *a = tables_alias(t, name);
 	if (a == NULL)
 		return 1;
+	size_t ai = (size_t)(a - t->aliases);
+	if (mark[ai] == 1)
+		return -1;
+	if (mark[ai] >= 2) {
+		*height = mark[ai] - 2;
+		return depth + *height > ALIAS_MAX_DEPTH ? -1 : 0;
+	}
 	if (depth >= ALIAS_MAX_DEPTH)
 		return -1;
-	for (size_t i = 0; i < a->ntargets; i++)
-		if (expand(t, a->targets[i], depth + 1, out, max, n) < 0)
+	mark[ai] = 1;
+	int h = 0, th;
+	for (size_t i = 0; i < a->ntargets; i++) {
+		if (expand(t, a->targets[i], depth + 1, out, max, n, mark, &th) < 0)
 			return -1;
+		if (th > h)
+			h = th;
+	}
+	*height = h + 1;
+	mark[ai] = (uint8_t)(2 + *height);
 	return 0;
 }
 
@@ -310,19 +332,28 @@ int tables_resolve(const struct tables *t, const char *local,
 {
 	char name[USERNAME_MAX + 1];
 	size_t n = 0;
+	int height;
 	if (strlcpy(name, local, sizeof(name)) >= sizeof(name))
 		return 0;
 	lower(name);
-	int r = expand(t, name, 0, out, max, &n);
+	uint8_t *mark = calloc(t->naliases ? t->naliases : 1, 1);
+	if (mark == NULL)
+		return -1;
+	int r = expand(t, name, 0, out, max, &n, mark, &height);
 	if (r == 1) {
 		char *plus = strchr(name, '+');
-		if (plus == NULL || plus == name)
+		if (plus == NULL || plus == name) {
+			free(mark);
 			return 0;
+		}
 		*plus = '\0';
-		r = expand(t, name, 0, out, max, &n);
-		if (r == 1)
+		r = expand(t, name, 0, out, max, &n, mark, &height);
+		if (r == 1) {
+			free(mark);
 			return 0;
+		}
 	}
+	free(mark);
 	return r < 0 ? -1 : (int)n;
 }
 

@@ -114,7 +114,10 @@ static void save_users(const struct tables *t)
 	if (privsep_enabled()) {
 		uid_t uid;
 		gid_t gid;
-		if (privsep_lookup(USER_AUTH, &uid, &gid) && fchown(fd, 0, gid) < 0) {
+		if (!privsep_lookup(USER_AUTH, &uid, &gid))
+			fprintf(stderr, "posternctl: warning: no system user %s yet: run "
+			    "'posternctl setup' so the auth helper can read the users file\n", USER_AUTH);
+		else if (fchown(fd, 0, gid) < 0) {
 			fprintf(stderr, "posternctl: chown %s: %s\n", tmp, strerror(errno));
 			exit(1);
 		}

@@ -30,7 +30,7 @@
 
 #define QUEUE_DIR "queue"
 #define INDEX_DIR "index"
-#define MAX_PENDING_PER_CLIENT 1024
+#define MAX_PENDING_PER_CLIENT 100000 /* max_sessions at most */
 
 struct client;
 
@@ -366,7 +366,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	uid_t uid;
+	uid_t uid = (uid_t)-1;
 	if (fd < 0)
 		return;
 	if (ipc_peer_uid(fd, &uid) < 0 || uid != q.ctx->smtpd_uid) {
@@ -449,7 +449,9 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 	uint64_t unlink_list[256];
 	size_t nunlink = 0;
 	if (mdb_txn_begin(q.idx.env, NULL, 0, &txn) != 0) {
-		log_warnx("cannot begin index transaction for results");
+		struct timeval again = { 1, 0 };
+		log_warnx("cannot begin index transaction for results; retrying");
+		event_add(q.ev_results, &again);
 		return;
 	}
 	struct inflight **pp = &q.inflight;
@@ -587,6 +589,10 @@ static void dispatch(uint64_t qid, const struct qmsg *m, uint64_t now)
 		q.ninflight_rcpts++;
 		if (r->remote) {
 			inflight_result(f, i, DELIVERY_TEMPFAIL, "remote delivery is not available yet");
+			continue;
+		}
+		if (q.lda == NULL) { /* lost while sending this message's recipients */
+			inflight_result(f, i, 255, "delivery agent unavailable");
 			continue;
 		}
 		int mfd = openat(q.queue_dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
