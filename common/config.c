@@ -319,6 +319,10 @@ static int parse_line(struct parse_ctx *p, struct config *c, char **argv, size_t
 		return 0;
 	}
 	if (strcmp(key, "log") == 0) {
+		/* the bit after the keys table's own */
+		if (*seen & (1ULL << 63))
+			return perr(p, "log: given twice");
+		*seen |= 1ULL << 63;
 		if (argc != 2 || (strcmp(argv[1], "stderr") != 0 && strcmp(argv[1], "syslog") != 0))
 			return perr(p, "log: expected 'stderr' or 'syslog'");
 		c->log_stderr = strcmp(argv[1], "stderr") == 0;
@@ -394,6 +398,10 @@ int config_parse(const char *text, size_t len, const char *fname,
 	}
 	if (c->retry_min_ms > c->retry_max_ms) {
 		snprintf(err, errlen, "%s: retry_min is larger than retry_max", fname);
+		return -1;
+	}
+	if (c->greeting_delay_ms >= c->timeout_command_ms) {
+		snprintf(err, errlen, "%s: greeting_delay must be shorter than timeout_command", fname);
 		return -1;
 	}
 	return 0;

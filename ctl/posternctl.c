@@ -270,6 +270,21 @@ static int cmd_check(void)
 	struct tables t;
 	load_config();
 	load_tables(&t, true);
+	/* a loop or an over-deep chain only shows as 451 at RCPT time (the
+	 * auth helper still serves every other name): say so here */
+	int bad = 0;
+	for (size_t i = 0; i < t.naliases; i++) {
+		char out[RESOLVE_MAX][USERNAME_MAX + 1];
+		if (tables_resolve(&t, t.aliases[i].name, out, RESOLVE_MAX) < 0) {
+			fprintf(stderr, "%s/%s: alias '%s': loop, more than %d levels, or more than %d mailboxes\n",
+			    conf.confdir, conf.aliases_file, t.aliases[i].name, ALIAS_MAX_DEPTH, RESOLVE_MAX);
+			bad = 1;
+		}
+	}
+	if (bad) {
+		tables_free(&t);
+		return 1;
+	}
 	printf("%s: ok (%zu domain(s), %zu listener(s), %zu user(s), %zu alias(es))\n",
 	    conf.path, conf.ndomains, conf.nlisten, t.nusers, t.naliases);
 	tables_free(&t);

@@ -181,7 +181,15 @@ enum smtp_arg_err smtp_parse_mail(const char *arg, size_t len,
 		*aerr = ADDR_SYNTAX;
 		return SA_ADDR;
 	}
-	return parse_params(arg + used, len - used, mail_param, out);
+	enum smtp_arg_err e = parse_params(arg + used, len - used, mail_param, out);
+	if (e == SA_OK && (flags & ADDR_ALLOW_UTF8) && !out->smtputf8) {
+		/* the "SMTPUTF8" seen above was inside the path (after a quoted
+		 * '>'), not a parameter: the address must do without it */
+		*aerr = addr_parse_path(arg, len, flags & ~ADDR_ALLOW_UTF8, &out->addr, &used);
+		if (*aerr != ADDR_OK)
+			return SA_ADDR;
+	}
+	return e;
 }
 
 static enum smtp_arg_err rcpt_param(const char *k, size_t kl, const char *v, size_t vl, void *arg)

@@ -58,7 +58,12 @@ def test_check_reports_bad_alias(make_postern):
         f.write("ghost: nobody\n")
     r = p.ctl("check", check=False)
     assert r.returncode == 1 and "target 'nobody' is neither a user nor an alias" in r.stderr
+    text = open(os.path.join(p.etc, "aliases")).read().replace("ghost: nobody\n", "")
+    open(os.path.join(p.etc, "aliases"), "w").write(text + "loop1: loop2\nloop2: loop1\n")
+    r = p.ctl("check", check=False)
+    assert r.returncode == 1 and "alias 'loop1': loop" in r.stderr
+    open(os.path.join(p.etc, "aliases"), "w").write(text)
     with open(os.path.join(p.etc, "aliases"), "a") as f:
         f.write("broken line without colon\n")
     r = p.ctl("check", check=False)
-    assert r.returncode == 1 and "aliases:5: expected" in r.stderr
+    assert r.returncode == 1 and "aliases:4: expected" in r.stderr

@@ -1,0 +1,674 @@
+/*
+ * test_config.c: unit tests for common/config.c: config_parse (every
+ * key and its range, "file:line: message" errors, unknown keys,
+ * duplicates, comments, line limits, required keys), config_load,
+ * netmask_parse / netmask_match / config_is_relay_client,
+ * config_is_local_domain and sockaddr_parse.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define BASE "domain example.org\nlisten smtp 127.0.0.1:2525\n"
+
+static struct config conf; /* large: keep it off the stack */
+static char err[1024];
+
+static int parse(const char *text)
+{
+	err[0] = '\0';
+	return config_parse(text, strlen(text), "test.conf", &conf, err, sizeof(err));
+}
+
+static void parse_ok(const char *text)
+{
+	int r = parse(text);
+	if (r != 0)
+		print_error("unexpected error: %s\n", err);
+	assert_int_equal(r, 0);
+}
+
+/* Expects an error whose text starts with want. */
+static void parse_err(const char *text, const char *want)
+{
+	assert_int_equal(parse(text), -1);
+	if (strncmp(err, want, strlen(want)) != 0)
+		print_error("error '%s', want prefix '%s'\n", err, want);
+	assert_true(strncmp(err, want, strlen(want)) == 0);
+}
+
+/* BASE plus one more line: the extra line is line 3. */
+static int parse_extra(const char *line)
+{
+	char text[4096];
+	snprintf(text, sizeof(text), BASE "%s\n", line);
+	return parse(text);
+}
+
+static void extra_ok(const char *line)
+{
+	int r = parse_extra(line);
+	if (r != 0)
+		print_error("'%s': unexpected error: %s\n", line, err);
+	assert_int_equal(r, 0);
+}
+
+static void extra_err(const char *line)
+{
+	int r = parse_extra(line);
+	if (r != -1)
+		print_error("'%s' was accepted\n", line);
+	assert_int_equal(r, -1);
+	assert_true(strncmp(err, "test.conf:3: ", 13) == 0);
+}
+
+static void test_minimal_and_defaults(void **state)
+{
+	(void)state;
+	parse_ok(BASE);
+	assert_int_equal(conf.ndomains, 1);
+	assert_string_equal(conf.domains[0], "example.org");
+	assert_int_equal(conf.nlisten, 1);
+	assert_string_equal(conf.listen[0].proto, "smtp");
+	assert_string_equal(conf.listen[0].text, "127.0.0.1:2525");
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&conf.listen[0].addr;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 2525);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(conf.listen[0].addrlen, sizeof(struct sockaddr_in));
+
+	assert_string_equal(conf.hostname, "localhost");
+	assert_string_equal(conf.spool, "/var/spool/postern");
+	assert_string_equal(conf.mail_root, "/var/mail/postern");
+	assert_string_equal(conf.users_file, "users");
+	assert_string_equal(conf.aliases_file, "aliases");
+	assert_int_equal(conf.max_message_size, 35ULL * 1024 * 1024);
+	assert_int_equal(conf.max_recipients, 100);
+	assert_int_equal(conf.max_sessions, 1000);
+	assert_int_equal(conf.max_sessions_per_ip, 50);
+	assert_int_equal(conf.timeout_command_ms, 300000);
+	assert_int_equal(conf.timeout_data_ms, 180000);
+	assert_int_equal(conf.greeting_delay_ms, 0);
+	assert_int_equal(conf.retry_min_ms, 300000);
+	assert_int_equal(conf.retry_max_ms, 4ULL * 3600 * 1000);
+	assert_int_equal(conf.queue_lifetime_ms, 5ULL * 86400 * 1000);
+	assert_int_equal(conf.delivery_concurrency, 32);
+	assert_false(conf.log_stderr);
+	assert_int_equal(conf.nrelay_nets, 0);
+}
+
+static void test_every_key(void **state)
+{
+	(void)state;
+	parse_ok(
+	    "# a full configuration\n"
+	    "hostname mx.Example.org\n"
+	    "domains example.org Example.NET\n"
+	    "domain example.com\n"
+	    "listen smtp 0.0.0.0:25\n"
+	    "listen smtp [::1]:587\n"
+	    "spool /srv/spool\n"
+	    "mail_root /srv/mail\n"
+	    "users users.db\n"
+	    "aliases aliases.db\n"
+	    "relay_networks 127.0.0.0/8 ::1 10.1.0.0/16\n"
+	    "max_message_size 10M\n"
+	    "max_recipients 500\n"
+	    "max_sessions 2000\n"
+	    "max_sessions_per_ip 7\n"
+	    "timeout_command 5m\n"
+	    "timeout_data 90s\n"
+	    "greeting_delay 1500ms\n"
+	    "retry_min 1m\n"
+	    "retry_max 2h\n"
+	    "queue_lifetime 3d\n"
+	    "delivery_concurrency 4\n"
+	    "log stderr\n");
+	assert_string_equal(conf.hostname, "mx.Example.org");
+	assert_int_equal(conf.ndomains, 3);
+	assert_string_equal(conf.domains[0], "example.org");
+	assert_string_equal(conf.domains[1], "example.net"); /* lower-cased */
+	assert_string_equal(conf.domains[2], "example.com");
+	assert_int_equal(conf.nlisten, 2);
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&conf.listen[1].addr;
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 587);
+	assert_true(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	assert_int_equal(conf.listen[1].addrlen, sizeof(struct sockaddr_in6));
+	assert_string_equal(conf.listen[1].text, "[::1]:587");
+	assert_string_equal(conf.spool, "/srv/spool");
+	assert_string_equal(conf.mail_root, "/srv/mail");
+	assert_string_equal(conf.users_file, "users.db");
+	assert_string_equal(conf.aliases_file, "aliases.db");
+	assert_int_equal(conf.nrelay_nets, 3);
+	assert_int_equal(conf.relay_nets[0].family, AF_INET);
+	assert_int_equal(conf.relay_nets[0].bits, 8);
+	assert_int_equal(conf.relay_nets[1].family, AF_INET6);
+	assert_int_equal(conf.relay_nets[1].bits, 128);
+	assert_int_equal(conf.relay_nets[2].bits, 16);
+	assert_int_equal(conf.max_message_size, 10ULL * 1024 * 1024);
+	assert_int_equal(conf.max_recipients, 500);
+	assert_int_equal(conf.max_sessions, 2000);
+	assert_int_equal(conf.max_sessions_per_ip, 7);
+	assert_int_equal(conf.timeout_command_ms, 300000);
+	assert_int_equal(conf.timeout_data_ms, 90000);
+	assert_int_equal(conf.greeting_delay_ms, 1500);
+	assert_int_equal(conf.retry_min_ms, 60000);
+	assert_int_equal(conf.retry_max_ms, 7200000);
+	assert_int_equal(conf.queue_lifetime_ms, 3ULL * 86400 * 1000);
+	assert_int_equal(conf.delivery_concurrency, 4);
+	assert_true(conf.log_stderr);
+
+	extra_ok("log syslog");
+	assert_false(conf.log_stderr);
+}
+
+static void test_layout(void **state)
+{
+	(void)state;
+	/* comments, blank lines, tabs, CRLF, no final newline */
+	parse_ok("\n# comment\n   \n\t# indented comment\r\n"
+	    "domain\texample.org   # trailing comment\r\n"
+	    "\t listen  smtp \t 127.0.0.1:25\r\n"
+	    "max_recipients 9");
+	assert_string_equal(conf.domains[0], "example.org");
+	assert_int_equal(conf.max_recipients, 9);
+	/* a '#' inside a word is not a comment */
+	parse_err(BASE "hostname a#b\n", "test.conf:3: hostname:");
+	/* an empty text has no domain */
+	parse_err("", "test.conf: no 'domain' given");
+}
+
+static void test_errors_have_file_and_line(void **state)
+{
+	(void)state;
+	parse_err(BASE "\n# c\nbogus_key 1\n", "test.conf:5: unknown key 'bogus_key'");
+	parse_err("bogus 1\n" BASE, "test.conf:1: unknown key 'bogus'");
+	parse_err("Domain example.org\n", "test.conf:1: unknown key 'Domain'");
+	parse_err(BASE "max_recipients 5\nmax_recipients 6\n", "test.conf:4: max_recipients: given twice");
+	parse_err(BASE "max_recipients 5 6\n", "test.conf:3: max_recipients: expected exactly one value");
+	parse_err(BASE "max_recipients\n", "test.conf:3: max_recipients: expected exactly one value");
+	parse_err(BASE "domain example.net EXAMPLE.org\n", "test.conf:3: domain: 'EXAMPLE.org' listed twice");
+	parse_err(BASE "domain\n", "test.conf:3: domain: needs at least one domain");
+	parse_err(BASE "max_recipients 0\n",
+	    "test.conf:3: max_recipients: '0' is not a number from 1 to 1000");
+	parse_err(BASE "listen smtp 127.0.0.1\n",
+	    "test.conf:3: listen: '127.0.0.1' is not IPv4:PORT or [IPv6]:PORT");
+
+	/* the error buffer is never overrun, even when small */
+	char small[16];
+	memset(small, 'x', sizeof(small));
+	const char *t = "a_very_long_unknown_key_name 1\n";
+	assert_int_equal(config_parse(t, strlen(t), "test.conf", &conf, small, sizeof(small)), -1);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_string_equal(small, "test.conf:1: un");
+}
+
+static void test_scalar_ranges(void **state)
+{
+	(void)state;
+	static const struct { const char *line; bool ok; } cases[] = {
+		{ "max_message_size 1024", true }, { "max_message_size 1k", true },
+		{ "max_message_size 1023", false }, { "max_message_size 2G", true },
+		{ "max_message_size 2049M", false }, { "max_message_size 3G", false },
+		{ "max_message_size 0", false }, { "max_message_size 10X", false },
+		{ "max_message_size -1", false }, { "max_message_size 1.5M", false },
+		{ "max_recipients 1", true }, { "max_recipients 1000", true },
+		{ "max_recipients 0", false }, { "max_recipients 1001", false },
+		{ "max_recipients 10k", false }, { "max_recipients -5", false },
+		{ "max_sessions 1", true }, { "max_sessions 100000", true },
+		{ "max_sessions 0", false }, { "max_sessions 100001", false },
+		{ "max_sessions_per_ip 1", true }, { "max_sessions_per_ip 100000", true },
+		{ "max_sessions_per_ip 0", false }, { "max_sessions_per_ip 100001", false },
+		{ "timeout_command 1s", true }, { "timeout_command 1000ms", true },
+		{ "timeout_command 999ms", false }, { "timeout_command 1h", true },
+		{ "timeout_command 3601s", false }, { "timeout_command 61m", false },
+		{ "timeout_command 0", false }, { "timeout_command 5x", false },
+		{ "timeout_data 1", true }, { "timeout_data 60m", true },
+		{ "timeout_data 2h", false }, { "timeout_data 0s", false },
+		{ "greeting_delay 0", true }, { "greeting_delay 60s", true },
+		{ "greeting_delay 60001ms", false }, { "greeting_delay 1m", true },
+		{ "greeting_delay 2m", false },
+		{ "retry_min 1s", true }, { "retry_min 999ms", false },
+		{ "retry_min 1d", false }, /* above the default retry_max: see below */
+		{ "retry_min 25h", false },
+		{ "retry_max 1s", false }, /* below the default retry_min */
+		{ "retry_max 5m", true }, { "retry_max 7d", true },
+		{ "retry_max 8d", false }, { "retry_max 0", false },
+		{ "queue_lifetime 1m", true }, { "queue_lifetime 59s", false },
+		{ "queue_lifetime 60d", true }, { "queue_lifetime 61d", false },
+		{ "queue_lifetime 5d", true },
+		{ "delivery_concurrency 1", true }, { "delivery_concurrency 1024", true },
+		{ "delivery_concurrency 0", false }, { "delivery_concurrency 1025", false },
+		{ "log stderr", true }, { "log syslog", true }, { "log file", false },
+		{ "log", false }, { "log stderr syslog", false }, { "log STDERR", false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse_extra(cases[i].line);
+		if ((r == 0) != cases[i].ok)
+			print_error("'%s': got %d (%s)\n", cases[i].line, r, err);
+		assert_int_equal(r == 0, cases[i].ok);
+	}
+	/* the limits themselves land in the struct */
+	extra_ok("max_message_size 2G");
+	assert_int_equal(conf.max_message_size, 2ULL << 30);
+	extra_ok("queue_lifetime 60d");
+	assert_int_equal(conf.queue_lifetime_ms, 60ULL * 86400 * 1000);
+
+	/* retry_min may not exceed retry_max, whichever order they come in */
+	parse_ok(BASE "retry_min 1d\nretry_max 1d\n");
+	assert_int_equal(conf.retry_min_ms, 86400000);
+	parse_err(BASE "retry_max 1h\nretry_min 2h\n", "test.conf: retry_min is larger than retry_max");
+	parse_err(BASE "retry_min 1d\n", "test.conf: retry_min is larger than retry_max");
+}
+
+static void test_strings_and_paths(void **state)
+{
+	(void)state;
+	extra_ok("hostname mail.example.org");
+	assert_string_equal(conf.hostname, "mail.example.org");
+	extra_ok("hostname localhost");
+	extra_ok("hostname a-b.c9");
+	extra_err("hostname mail..example.org");
+	extra_err("hostname .example.org");
+	extra_err("hostname example.org.");
+	extra_err("hostname exa_mple.org");
+	extra_err("hostname ex\xc3\xa4mple.org");
+	extra_err("hostname [127.0.0.1]");
+	extra_err("hostname a b");
+	char line[600], label[70];
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	snprintf(line, sizeof(line), "hostname %s.org", label);
+	extra_ok(line);
+	snprintf(line, sizeof(line), "hostname a%s.org", label);
+	extra_err(line);
+	/* at most 253 octets */
+	snprintf(line, sizeof(line), "hostname %s.%s.%s.%.61s", label, label, label, label);
+	extra_ok(line);
+	snprintf(line, sizeof(line), "hostname %s.%s.%s.%.62s", label, label, label, label);
+	extra_err(line);
+
+	extra_ok("spool /");
+	extra_err("spool relative/path");
+	extra_err("spool ./x");
+	extra_err("mail_root ~/mail");
+	char longpath[PATH_MAX + 8];
+	memset(longpath, 'p', sizeof(longpath));
+	longpath[0] = '/';
+	longpath[PATH_MAX - 1] = '\0';
+	snprintf(line, sizeof(line), "spool %.500s", longpath);
+	extra_ok(line); /* 500 bytes: fine */
+
+	extra_ok("users my-users");
+	assert_string_equal(conf.users_file, "my-users");
+	extra_err("users /etc/shadow");
+	extra_err("users ../users");
+	extra_err("users sub/users");
+	extra_err("users .");
+	extra_err("users ..");
+	extra_err("aliases a/b");
+	extra_ok("aliases ...");
+	char name[300];
+	memset(name, 'n', sizeof(name));
+	name[NAME_MAX] = '\0';
+	snprintf(line, sizeof(line), "aliases %s", name);
+	extra_ok(line);
+	name[NAME_MAX] = 'n';
+	name[NAME_MAX + 1] = '\0';
+	snprintf(line, sizeof(line), "aliases %s", name);
+	extra_err(line);
+}
+
+static void test_domains(void **state)
+{
+	(void)state;
+	extra_err("domain bad_domain.org");
+	extra_err("domain example.org."); /* trailing dot */
+	extra_err("domain Example.ORG");  /* twice, case-insensitively */
+	parse_err("domain a.example a.example\n", "test.conf:1: domain: 'a.example' listed twice");
+
+	/* at most CONFIG_MAX_DOMAINS */
+	char text[8192];
+	size_t n = 0;
+	/* (a line holds at most 64 words: two lines of 32) */
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "listen smtp 127.0.0.1:25\n");
+	for (int i = 0; i < CONFIG_MAX_DOMAINS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s d%d.example%s",
+		    i % 32 == 0 ? "domains" : "", i, i % 32 == 31 ? "\n" : "");
+	parse_ok(text);
+	assert_int_equal(conf.ndomains, CONFIG_MAX_DOMAINS);
+	assert_string_equal(conf.domains[CONFIG_MAX_DOMAINS - 1], "d63.example");
+	snprintf(text + n, sizeof(text) - n, "domain one-more.example\n");
+	parse_err(text, "test.conf:4: too many domains");
+
+	parse_ok(BASE "domain Sub.Example.NET\n");
+	assert_true(config_is_local_domain(&conf, "example.org"));
+	assert_true(config_is_local_domain(&conf, "EXAMPLE.ORG"));
+	assert_true(config_is_local_domain(&conf, "sub.example.net"));
+	assert_false(config_is_local_domain(&conf, "example.net"));
+	assert_false(config_is_local_domain(&conf, "org"));
+	assert_false(config_is_local_domain(&conf, ""));
+}
+
+static void test_listen(void **state)
+{
+	(void)state;
+	extra_ok("listen smtp [::]:25");
+	assert_int_equal(conf.nlisten, 2);
+	extra_ok("listen smtp 0.0.0.0:65535");
+	extra_err("listen smtp 0.0.0.0:0");
+	extra_err("listen smtp 0.0.0.0:65536");
+	extra_err("listen smtp 0.0.0.0:");
+	extra_err("listen smtp :25");
+	extra_err("listen smtp localhost:25");
+	extra_err("listen smtp [::1]");
+	extra_err("listen smtp [::1]25");
+	extra_err("listen smtp [nothost]:25");
+	extra_err("listen smtp ::1:25");      /* IPv6 needs brackets */
+	extra_err("listen smtp ::1");
+	extra_err("listen smtp 1.2.3.4:25x");
+	extra_err("listen smtp 1.2.3.4:+25");
+	extra_err("listen pop3 1.2.3.4:110");
+	extra_err("listen SMTP 1.2.3.4:25");
+	extra_err("listen smtp");
+	extra_err("listen 1.2.3.4:25");
+	extra_err("listen smtp 1.2.3.4:25 extra");
+
+	/* at most CONFIG_MAX_LISTEN */
+	char text[4096];
+	size_t n = (size_t)snprintf(text, sizeof(text), "domain example.org\n");
+	for (int i = 0; i < CONFIG_MAX_LISTEN; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "listen smtp 127.0.0.1:%d\n", 2500 + i);
+	parse_ok(text);
+	assert_int_equal(conf.nlisten, CONFIG_MAX_LISTEN);
+	snprintf(text + n, sizeof(text) - n, "listen smtp 127.0.0.1:9\n");
+	parse_err(text, "test.conf:10: listen: too many listeners");
+
+	parse_err("domain example.org\n", "test.conf: no 'listen' given");
+}
+
+static void test_relay_networks(void **state)
+{
+	(void)state;
+	extra_ok("relay_networks 192.0.2.0/24 2001:db8::/32 198.51.100.7");
+	assert_int_equal(conf.nrelay_nets, 3);
+	extra_err("relay_networks");
+	extra_err("relay_networks 192.0.2.0/33");
+	extra_err("relay_networks 2001:db8::/129");
+	extra_err("relay_networks example.org");
+	extra_err("relay_networks 192.0.2.0/24,10.0.0.0/8");
+
+	char text[8192];
+	/* relay_networks may be repeated; the total is bounded */
+	size_t n = (size_t)snprintf(text, sizeof(text), BASE);
+	for (int i = 0; i < CONFIG_MAX_NETS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s 10.0.%d.0/24%s",
+		    i % 32 == 0 ? "relay_networks" : "", i, i % 32 == 31 ? "\n" : "");
+	parse_ok(text);
+	assert_int_equal(conf.nrelay_nets, CONFIG_MAX_NETS);
+	snprintf(text + n, sizeof(text) - n, "relay_networks 10.9.9.9\n");
+	parse_err(text, "test.conf:5: relay_networks: too many networks");
+
+	parse_ok(BASE "relay_networks 192.0.2.0/24\nrelay_networks ::1\n");
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	inet_pton(AF_INET, "192.0.2.77", &sin.sin_addr);
+	assert_true(config_is_relay_client(&conf, (struct sockaddr *)&sin));
+	inet_pton(AF_INET, "192.0.3.1", &sin.sin_addr);
+	assert_false(config_is_relay_client(&conf, (struct sockaddr *)&sin));
+	inet_pton(AF_INET6, "::1", &sin6.sin6_addr);
+	assert_true(config_is_relay_client(&conf, (struct sockaddr *)&sin6));
+	inet_pton(AF_INET6, "::ffff:192.0.2.5", &sin6.sin6_addr);
+	assert_true(config_is_relay_client(&conf, (struct sockaddr *)&sin6));
+	inet_pton(AF_INET6, "::2", &sin6.sin6_addr);
+	assert_false(config_is_relay_client(&conf, (struct sockaddr *)&sin6));
+	parse_ok(BASE);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	assert_false(config_is_relay_client(&conf, (struct sockaddr *)&sin));
+}
+
+static void test_line_limits(void **state)
+{
+	(void)state;
+	static char text[CONFIG_MAX_FILE + 64];
+	size_t n;
+
+	/* a line of exactly CONFIG_MAX_LINE bytes is fine, one more is not */
+	n = (size_t)snprintf(text, sizeof(text), BASE "#");
+	memset(text + n, 'c', CONFIG_MAX_LINE - 1);
+	n += CONFIG_MAX_LINE - 1;
+	text[n++] = '\n';
+	text[n] = '\0';
+	parse_ok(text);
+	n = (size_t)snprintf(text, sizeof(text), BASE "#");
+	memset(text + n, 'c', CONFIG_MAX_LINE);
+	n += CONFIG_MAX_LINE;
+	text[n++] = '\n';
+	text[n] = '\0';
+	parse_err(text, "test.conf:3: line longer than 1024 bytes");
+	/* the same without a final newline */
+	text[n - 1] = '\0';
+	parse_err(text, "test.conf:3: line longer than 1024 bytes");
+
+	/* NUL and control characters */
+	const char nul[] = "domain example.org\nlisten smtp 127.0.0.1:25\nhostname a\0b\n";
+	assert_int_equal(config_parse(nul, sizeof(nul) - 1, "test.conf", &conf, err, sizeof(err)), -1);
+	assert_string_equal(err, "test.conf:3: NUL byte in line");
+	const char nul2[] = "\0";
+	assert_int_equal(config_parse(nul2, 1, "test.conf", &conf, err, sizeof(err)), -1);
+	assert_string_equal(err, "test.conf:1: NUL byte in line");
+	parse_err(BASE "hostname a\x01" "b\n", "test.conf:3: control character in line");
+	parse_err(BASE "hostname ab\x7f\n", "test.conf:3: control character in line");
+	parse_err(BASE "hostname a\x1b[0m\n", "test.conf:3: control character in line");
+	parse_err(BASE "\x0c\n", "test.conf:3: control character in line");
+	/* a lone CR is blank, not a control character */
+	parse_ok(BASE "\r\n\r\r\n");
+
+	/* too many words */
+	n = (size_t)snprintf(text, sizeof(text), BASE "relay_networks");
+	for (int i = 0; i < 64; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " ::%d", i + 1);
+	snprintf(text + n, sizeof(text) - n, "\n");
+	parse_err(text, "test.conf:3: too many words on one line (at most 64)");
+
+	/* the whole file is bounded */
+	memset(text, '\n', CONFIG_MAX_FILE + 1);
+	memcpy(text, BASE, strlen(BASE));
+	assert_int_equal(config_parse(text, CONFIG_MAX_FILE, "test.conf", &conf, err, sizeof(err)), 0);
+	assert_int_equal(config_parse(text, CONFIG_MAX_FILE + 1, "test.conf", &conf, err, sizeof(err)), -1);
+	assert_true(strstr(err, "file larger than") != NULL);
+}
+
+static void test_netmask(void **state)
+{
+	(void)state;
+	struct netmask m;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+	assert_true(netmask_parse("10.0.0.0/8", &m));
+	assert_int_equal(m.family, AF_INET);
+	assert_int_equal(m.bits, 8);
+	inet_pton(AF_INET, "10.255.1.2", &sin.sin_addr);
+	assert_true(netmask_match(&m, (struct sockaddr *)&sin));
+	inet_pton(AF_INET, "11.0.0.0", &sin.sin_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin));
+	/* the mapped form of an IPv4 client matches an IPv4 network */
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6.sin6_addr);
+	assert_true(netmask_match(&m, (struct sockaddr *)&sin6));
+	inet_pton(AF_INET6, "::ffff:11.1.2.3", &sin6.sin6_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin6));
+	/* but not the IPv4-compatible or other IPv6 forms */
+	inet_pton(AF_INET6, "::10.1.2.3", &sin6.sin6_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin6));
+	inet_pton(AF_INET6, "a00::", &sin6.sin6_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin6));
+
+	/* bits that are not a multiple of 8 */
+	assert_true(netmask_parse("192.0.2.64/27", &m));
+	inet_pton(AF_INET, "192.0.2.95", &sin.sin_addr);
+	assert_true(netmask_match(&m, (struct sockaddr *)&sin));
+	inet_pton(AF_INET, "192.0.2.96", &sin.sin_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin));
+	inet_pton(AF_INET, "192.0.2.63", &sin.sin_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin));
+
+	/* a single host, and everything */
+	assert_true(netmask_parse("192.0.2.1", &m));
+	assert_int_equal(m.bits, 32);
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	assert_true(netmask_match(&m, (struct sockaddr *)&sin));
+	inet_pton(AF_INET, "192.0.2.2", &sin.sin_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin));
+	assert_true(netmask_parse("0.0.0.0/0", &m));
+	assert_true(netmask_match(&m, (struct sockaddr *)&sin));
+	inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin6)); /* families differ */
+
+	/* IPv6 */
+	assert_true(netmask_parse("2001:db8::/33", &m));
+	assert_int_equal(m.family, AF_INET6);
+	assert_int_equal(m.bits, 33);
+	inet_pton(AF_INET6, "2001:db8:7fff::1", &sin6.sin6_addr);
+	assert_true(netmask_match(&m, (struct sockaddr *)&sin6));
+	inet_pton(AF_INET6, "2001:db8:8000::1", &sin6.sin6_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin6));
+	inet_pton(AF_INET, "32.1.13.184", &sin.sin_addr);
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin));
+	assert_true(netmask_parse("::/0", &m));
+	assert_true(netmask_match(&m, (struct sockaddr *)&sin6));
+	assert_false(netmask_match(&m, (struct sockaddr *)&sin));
+	assert_true(netmask_parse("::1", &m));
+	assert_int_equal(m.bits, 128);
+	assert_true(netmask_parse("2001:db8::1/128", &m));
+
+	/* an unknown family never matches */
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	assert_true(netmask_parse("0.0.0.0/0", &m));
+	assert_false(netmask_match(&m, (struct sockaddr *)&ss));
+
+	const char *bad[] = { "", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1",
+		"10.0.0.0/+8", "10.0.0.0/8/8", "10.0.0.0/8x", "10.0.0/8", "10.0.0.0.0",
+		"::/129", "example.org", "10.0.0.0 /8", " 10.0.0.0", "10.0.0.0/ 8",
+		"10.0.0.0/08a", "[::1]", "::1/", "1::2::3",
+		"0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0001/8" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (netmask_parse(bad[i], &m))
+			print_error("netmask '%s' accepted\n", bad[i]);
+		assert_false(netmask_parse(bad[i], &m));
+	}
+}
+
+static void test_sockaddr(void **state)
+{
+	(void)state;
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	assert_true(sockaddr_parse("127.0.0.1:25", &ss, &len));
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 25);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+
+	assert_true(sockaddr_parse("[2001:db8::5]:65535", &ss, &len));
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 65535);
+	assert_int_equal(sin6->sin6_addr.s6_addr[15], 5);
+	assert_int_equal(sin6->sin6_addr.s6_addr[0], 0x20);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+	assert_true(sockaddr_parse("[::]:1", &ss, &len));
+	assert_true(sockaddr_parse("0.0.0.0:1", &ss, &len));
+
+	const char *bad[] = { "", ":", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0",
+		"127.0.0.1:65536", "127.0.0.1:99999999999999999999", "127.0.0.1:-1",
+		"127.0.0.1: 25", "127.0.0.1:25 ", "localhost:25", ":25", "127.0.0.1:2:5",
+		"[::1]", "[::1]:", "[::1]25", "[::1:25", "::1]:25", "[]:25", "[example]:25",
+		/* without brackets an IPv6 address and its port cannot be told apart */
+		"::1:25", "::1", "::", "2001:db8::1:25", "::ffff:127.0.0.1:25",
+		"[0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0001]:25",
+		"1234567890123456789012345678901234567890123456789012345678901234567890:25" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (sockaddr_parse(bad[i], &ss, &len))
+			print_error("sockaddr '%s' accepted\n", bad[i]);
+		assert_false(sockaddr_parse(bad[i], &ss, &len));
+	}
+}
+
+static void test_load(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/postern-test-XXXXXX";
+	char path[256], link[256], want[PATH_MAX];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/postern.conf", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(BASE "max_recipients 12\n", f);
+	fclose(f);
+
+	assert_int_equal(config_load(path, &conf, err, sizeof(err)), 0);
+	assert_int_equal(conf.max_recipients, 12);
+	assert_non_null(realpath(dir, want));
+	assert_string_equal(conf.confdir, want);
+	snprintf(want + strlen(want), sizeof(want) - strlen(want), "/postern.conf");
+	assert_string_equal(conf.path, want);
+
+	/* a symbolic link is refused (O_NOFOLLOW) */
+	snprintf(link, sizeof(link), "%s/link.conf", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(config_load(link, &conf, err, sizeof(err)), -1);
+	assert_true(strncmp(err, link, strlen(link)) == 0);
+	unlink(link);
+
+	/* a directory, a missing file, and a parse error naming the path */
+	assert_int_equal(config_load(dir, &conf, err, sizeof(err)), -1);
+	snprintf(link, sizeof(link), "%s/missing.conf", dir);
+	assert_int_equal(config_load(link, &conf, err, sizeof(err)), -1);
+	assert_true(strstr(err, "No such file") != NULL);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(BASE "nonsense yes\n", f);
+	fclose(f);
+	assert_int_equal(config_load(path, &conf, err, sizeof(err)), -1);
+	char msg[600];
+	snprintf(msg, sizeof(msg), "%s:3: unknown key 'nonsense'", path);
+	assert_string_equal(err, msg);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_and_defaults),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_errors_have_file_and_line),
+		cmocka_unit_test(test_scalar_ranges),
+		cmocka_unit_test(test_strings_and_paths),
+		cmocka_unit_test(test_domains),
+		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_relay_networks),
+		cmocka_unit_test(test_line_limits),
+		cmocka_unit_test(test_netmask),
+		cmocka_unit_test(test_sockaddr),
+		cmocka_unit_test(test_load),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
