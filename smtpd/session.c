@@ -796,7 +796,9 @@ void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *pee
 		refuse(fd, "421 4.7.0 Error: too many connections, try again later\r\n");
 		return;
 	}
-	if (smtpd_count_ip(sd, peer) >= conf->max_sessions_per_ip) {
+	/* relay_networks are our own clients: only the total limit applies */
+	if (!config_is_relay_client(conf, (const struct sockaddr *)peer) &&
+	    smtpd_count_ip(sd, peer) >= conf->max_sessions_per_ip) {
 		log_info("[%s]: refused: too many sessions from this address", addr);
 		refuse(fd, "421 4.7.0 Error: too many connections from your address\r\n");
 		return;

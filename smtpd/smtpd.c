@@ -138,7 +138,8 @@ void smtpd_queue_connect(struct smtpd *s)
 		warned = true;
 		if (fd >= 0)
 			close(fd);
-		struct timeval tv = { 1, 0 };
+		/* queued is usually just starting: look again soon */
+		struct timeval tv = { 0, 200000 };
 		evtimer_add(s->ev_queue_retry, &tv);
 		return;
 	}
