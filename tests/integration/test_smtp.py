@@ -63,8 +63,6 @@ def test_pipelined_session_replies_in_order(postern, smtp_client):
            b"RCPT TO:<nobody@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
            b"Subject: pipelined\r\n\r\nbody\r\n.\r\nNOOP\r\nRSET\r\nVRFY alice\r\nQUIT\r\n")
     codes = [c.reply()[0] for _ in range(10)]
-    assert codes == [250, 250, 250, 550, 250, 354, 250, 250, 250, 252] or \
-        codes[:6] == [250, 250, 250, 550, 250, 354]
     assert codes == [250, 250, 250, 550, 250, 354, 250, 250, 250, 252]
     assert c.reply()[0] == 221
     assert c.closed()
