@@ -10,14 +10,14 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 SAN     ?=
 
-PKGS     = libbsd libevent libcrypt lmdb
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued \
+PKGS     = libbsd libevent libcrypt lmdb libcrypto
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued -Ipop3d \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -fstack-protector-strong -fPIE $(SAN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now $(SAN)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbsd -levent -lcrypt -llmdb)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbsd -levent -lcrypt -llmdb -lcrypto)
 
 ifneq ($(SAN),)
 CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS))
@@ -25,20 +25,22 @@ endif
 
 COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/config.c common/tables.c common/privsep.c \
-             common/monitor.c common/auth.c
+             common/monitor.c common/auth.c common/netserver.c \
+             common/ticket.c common/maildir.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c
+POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/pop3_parse.c
 CTL_SRC    = ctl/posternctl.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
 
-PROGS = $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/posternctl
+PROGS = $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(BUILD)/posternctl
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 
 all: $(PROGS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h pop3d/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -46,11 +48,13 @@ $(BUILD)/smtpd: $(call obj,$(SMTPD_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/queued: $(call obj,$(QUEUED_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/pop3d: $(call obj,$(POP3D_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/posternctl: $(call obj,$(CTL_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # unit tests link the parsers they test and everything in common/
-LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c)
+LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c pop3d/pop3_parse.c)
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -75,7 +79,7 @@ run: all
 	sh etc/demo-run.sh $(CURDIR)/$(BUILD) $(CURDIR)/demo
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c
+FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c pop3d/pop3_parse.c
 fuzz-build:
 	@mkdir -p build-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -88,7 +92,7 @@ fuzz: fuzz-build
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/postern $(DESTDIR)$(PREFIX)/sbin
-	install -m 755 $(BUILD)/smtpd $(BUILD)/queued $(DESTDIR)$(PREFIX)/libexec/postern/
+	install -m 755 $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(DESTDIR)$(PREFIX)/libexec/postern/
 	install -m 755 $(BUILD)/posternctl $(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 docs/postern.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/

@@ -11,8 +11,16 @@
 #include "privsep.h"
 #include "proto.h"
 #include "tables.h"
+#include "ticket.h"
+#include "util.h"
+
+#include <bsd/string.h>
+#include <crypt.h>
+#include <ctype.h>
+#include <sys/random.h>
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +34,8 @@ struct auth_state {
 	ino_t users_ino, aliases_ino;
 	time_t checked;
 	bool loaded;
+	char dummy_hash[HASH_MAX + 1]; /* checked for unknown users: same time */
+	struct crypt_data cd;
 };
 
 static bool ts_eq(struct timespec a, struct timespec b)
@@ -126,12 +136,88 @@ static void answer_lookup(struct auth_state *st, int sock, uint32_t reqid, struc
 	ipcb_free(&b);
 }
 
+/* "Alice" and "alice@example.org" (a local domain) both mean alice.
+ * False for anything that cannot be a user name. */
+static bool canonical_user(const struct config *conf, const char *in, char out[USERNAME_MAX + 1])
+{
+	const char *at = strrchr(in, '@');
+	size_t len = at ? (size_t)(at - in) : strlen(in);
+	if (len == 0 || len > USERNAME_MAX)
+		return false;
+	if (at && !config_is_local_domain(conf, at + 1))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[len] = '\0';
+	return valid_username(out, len);
+}
+
+static bool password_matches(struct auth_state *st, const char *hash, const char *pass)
+{
+	char *got = crypt_rn(pass, hash, &st->cd, sizeof(st->cd));
+	size_t hl = strlen(hash);
+	/* a locked ("!", "*") or empty entry never matches, whatever crypt says */
+	bool usable = hl >= 13 && hash[0] != '!' && hash[0] != '*';
+	bool same = got != NULL && got[0] != '*' && strlen(got) == hl &&
+	    CRYPTO_memcmp(got, hash, hl) == 0;
+	explicit_bzero(&st->cd, sizeof(st->cd));
+	return usable && same;
+}
+
+static void answer_auth(struct auth_state *st, int sock, uint32_t reqid, struct ipc_rd *r)
+{
+	char user[USERNAME_MAX * 4 + 1], pass[AUTH_PASS_MAX + 1];
+	char canon[USERNAME_MAX + 1];
+	uint8_t ticket[TICKET_LEN];
+	struct ipc_buf b;
+	ipcr_str(r, user, sizeof(user));
+	ipcr_str(r, pass, sizeof(pass));
+	bool ok_syntax = ipcr_done(r) && canonical_user(st->conf, user, canon);
+	load_tables(st);
+	ipcb_init(&b);
+	if (!st->loaded) {
+		explicit_bzero(pass, sizeof(pass));
+		ipcb_cstr(&b, "user table unavailable");
+		ipc_send_fd(sock, A_FAIL, reqid, b.data, b.len, -1);
+		ipcb_free(&b);
+		return;
+	}
+	const struct user_entry *u = ok_syntax ? tables_user(&st->tables, canon) : NULL;
+	/* an unknown user costs the same hash computation as a known one */
+	bool ok = password_matches(st, u ? u->hash : st->dummy_hash, pass) && u != NULL;
+	explicit_bzero(pass, sizeof(pass));
+	if (ok && ticket_issue(canon, ticket)) {
+		ipcb_cstr(&b, canon);
+		ipcb_str(&b, (const char *)ticket, sizeof(ticket));
+		ipc_send_fd(sock, A_AUTH_OK, reqid, b.data, b.len, -1);
+	} else {
+		ipc_send_fd(sock, A_AUTH_NO, reqid, NULL, 0, -1);
+	}
+	ipcb_free(&b);
+}
+
+static void make_dummy_hash(struct auth_state *st)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE], pw[17];
+	uint8_t rnd[8];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+	const char *h = NULL;
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) != NULL)
+		h = crypt_rn(pw, salt, &st->cd, sizeof(st->cd));
+	strlcpy(st->dummy_hash, h && h[0] != '*' ? h : "!", sizeof(st->dummy_hash));
+	explicit_bzero(&st->cd, sizeof(st->cd));
+}
+
 int auth_helper_main(int sock, void *arg)
 {
 	struct auth_state st = { .conf = arg };
 	log_setname("postern/auth");
 	privsep_drop(USER_AUTH, st.conf->confdir);
 	load_tables(&st);
+	make_dummy_hash(&st);
 	for (;;) {
 		struct ipc_hdr h;
 		uint8_t *p;
@@ -145,8 +231,12 @@ int auth_helper_main(int sock, void *arg)
 		ipcr_init(&rd, p, h.len);
 		if (h.type == A_LOOKUP)
 			answer_lookup(&st, sock, h.reqid, &rd);
+		else if (h.type == A_AUTH)
+			answer_auth(&st, sock, h.reqid, &rd);
 		else
 			log_warnx("unexpected request type %u", h.type);
+		if (p)
+			explicit_bzero(p, h.len);
 		free(p);
 	}
 	tables_free(&st.tables);

@@ -41,6 +41,9 @@ void config_defaults(struct config *c)
 	c->retry_max_ms = 4 * 3600 * 1000;
 	c->queue_lifetime_ms = 5ULL * 86400 * 1000;
 	c->delivery_concurrency = 32;
+	c->timeout_pop3_ms = 600 * 1000; /* RFC 1939 section 3: at least 10 minutes */
+	c->auth_failure_delay_ms = 1000;
+	c->pop3_command_limit = 1000;
 	c->log_stderr = false;
 }
 
@@ -147,6 +150,15 @@ bool config_is_relay_client(const struct config *c, const struct sockaddr *sa)
 	return false;
 }
 
+size_t config_count_listen(const struct config *c, const char *proto)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (strcmp(c->listen[i].proto, proto) == 0)
+			n++;
+	return n;
+}
+
 bool config_is_local_domain(const struct config *c, const char *domain)
 {
 	for (size_t i = 0; i < c->ndomains; i++)
@@ -202,6 +214,9 @@ static const struct keydef keys[] = {
 	{ "retry_max", V_DUR, OFF(retry_max_ms), 0, 1000, 7 * 86400ULL * 1000 },
 	{ "queue_lifetime", V_DUR, OFF(queue_lifetime_ms), 0, 60 * 1000, 60 * 86400ULL * 1000 },
 	{ "delivery_concurrency", V_COUNT, OFF(delivery_concurrency), 0, 1, 1024 },
+	{ "timeout_pop3", V_DUR, OFF(timeout_pop3_ms), 0, 1000, 24 * 3600 * 1000 },
+	{ "auth_failure_delay", V_DUR, OFF(auth_failure_delay_ms), 0, 0, 60 * 1000 },
+	{ "pop3_command_limit", V_COUNT, OFF(pop3_command_limit), 0, 10, 1000000 },
 };
 
 static bool valid_hostname(const char *s)
@@ -293,9 +308,9 @@ static int parse_line(struct parse_ctx *p, struct config *c, char **argv, size_t
 	}
 	if (strcmp(key, "listen") == 0) {
 		if (argc != 3)
-			return perr(p, "listen: expected 'listen smtp ADDRESS:PORT'");
-		if (strcmp(argv[1], "smtp") != 0)
-			return perr(p, "listen: unknown service '%s' (known: smtp)", argv[1]);
+			return perr(p, "listen: expected 'listen SERVICE ADDRESS:PORT'");
+		if (strcmp(argv[1], "smtp") != 0 && strcmp(argv[1], "pop3") != 0)
+			return perr(p, "listen: unknown service '%s' (known: smtp, pop3)", argv[1]);
 		if (c->nlisten >= CONFIG_MAX_LISTEN)
 			return perr(p, "listen: too many listeners (at most %d)", CONFIG_MAX_LISTEN);
 		struct listen_spec *l = &c->listen[c->nlisten];
@@ -303,6 +318,10 @@ static int parse_line(struct parse_ctx *p, struct config *c, char **argv, size_t
 			return perr(p, "listen: '%s' is not IPv4:PORT or [IPv6]:PORT", argv[2]);
 		strlcpy(l->proto, argv[1], sizeof(l->proto));
 		strlcpy(l->text, argv[2], sizeof(l->text));
+		for (size_t i = 0; i < c->nlisten; i++)
+			if (c->listen[i].addrlen == l->addrlen &&
+			    memcmp(&c->listen[i].addr, &l->addr, l->addrlen) == 0)
+				return perr(p, "listen: %s already used on an earlier line", argv[2]);
 		c->nlisten++;
 		return 0;
 	}
@@ -392,8 +411,8 @@ int config_parse(const char *text, size_t len, const char *fname,
 		snprintf(err, errlen, "%s: no 'domain' given: postern needs at least one local domain", fname);
 		return -1;
 	}
-	if (c->nlisten == 0) {
-		snprintf(err, errlen, "%s: no 'listen' given", fname);
+	if (config_count_listen(c, "smtp") == 0) {
+		snprintf(err, errlen, "%s: no 'listen smtp' given", fname);
 		return -1;
 	}
 	if (c->retry_min_ms > c->retry_max_ms) {

@@ -19,7 +19,7 @@
 #define CONFIG_MAX_FILE (1024 * 1024)
 
 struct listen_spec {
-	char proto[16];                /* "smtp" */
+	char proto[16];                /* "smtp" or "pop3" */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char text[80];                 /* as written, for logs */
@@ -56,6 +56,9 @@ struct config {
 	uint64_t retry_max_ms;
 	uint64_t queue_lifetime_ms;
 	uint64_t delivery_concurrency;
+	uint64_t timeout_pop3_ms;       /* POP3 idle timeout */
+	uint64_t auth_failure_delay_ms; /* first delay after a failed login, doubling per IP */
+	uint64_t pop3_command_limit;    /* commands in a row without RETR/TOP */
 	bool log_stderr;
 };
 
@@ -68,6 +71,8 @@ int config_parse(const char *text, size_t len, const char *fname,
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
 
 bool config_is_local_domain(const struct config *c, const char *domain);
+/* How many "listen PROTO ..." lines there are. */
+size_t config_count_listen(const struct config *c, const char *proto);
 /* True if the address is inside one of relay_nets. */
 bool config_is_relay_client(const struct config *c, const struct sockaddr *sa);
 bool netmask_parse(const char *s, struct netmask *out);

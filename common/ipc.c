@@ -175,6 +175,20 @@ size_t ipcr_str(struct ipc_rd *r, char *out, size_t outcap)
 	out[len] = '\0';
 	return len;
 }
+const uint8_t *ipcr_bytes(struct ipc_rd *r, size_t max, size_t *len)
+{
+	uint32_t n = ipcr_u32(r);
+	const uint8_t *p;
+	*len = 0;
+	if (r->err)
+		return NULL;
+	if (n > max || (p = ipcr_take(r, n)) == NULL) {
+		r->err = true;
+		return NULL;
+	}
+	*len = n;
+	return p;
+}
 bool ipcr_done(const struct ipc_rd *r) { return !r->err && r->left == 0; }
 
 /* ---- blocking helpers ---- */

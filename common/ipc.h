@@ -62,6 +62,9 @@ uint64_t ipcr_u64(struct ipc_rd *r);
 /* Copies a string field into out (NUL-terminated); err if it does not
  * fit in outcap-1 bytes or holds a NUL byte. Returns its length. */
 size_t ipcr_str(struct ipc_rd *r, char *out, size_t outcap);
+/* A string field as raw bytes (NULs allowed), pointing into the
+ * payload; err if longer than max. */
+const uint8_t *ipcr_bytes(struct ipc_rd *r, size_t max, size_t *len);
 /* True when every field read fine and nothing is left over. */
 bool ipcr_done(const struct ipc_rd *r);
 

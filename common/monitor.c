@@ -1,9 +1,10 @@
 /*
- * monitor.c: supervising parent shared by smtpd and queued. Runs as
- * root and does nothing with untrusted input: it only forks, waits,
- * forwards signals and passes the helper's socket to the worker. It
- * waits with sigtimedwait (no event library), so its children start
- * with a clean signal state.
+ * monitor.c: supervising parent shared by smtpd, queued and pop3d.
+ * Runs as root and parses nothing but bounded IPC frames from its own
+ * worker: it forks, waits, forwards signals, passes the helper's socket
+ * to the worker and, for pop3d, hands requests to pop3d's hook. It
+ * waits with poll on a signalfd (no event library), so its children
+ * start with a clean signal state.
  */
 #include "monitor.h"
 #include "config.h"
@@ -11,14 +12,18 @@
 #include "log.h"
 #include "privsep.h"
 #include "proto.h"
+#include "ticket.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +42,8 @@ struct monitor {
 static void spawn_helper(struct monitor *m)
 {
 	int sock;
+	/* the new helper alone inherits the secret for its login tickets */
+	ticket_key_new();
 	m->helper = proc_spawn(m->spec->helper_title, m->spec->helper_main,
 	    m->spec->helper_arg, &sock, NULL, 0);
 	if (m->helper < 0) {
@@ -89,8 +96,30 @@ static void reap(struct monitor *m)
 					m->helper_failures = 0;
 				m->helper_restart_at = time(NULL) + (m->helper_failures > 3 ? 5 : 0);
 			}
+		} else if (m->spec->on_child_exit) {
+			m->spec->on_child_exit(m->worker_ctl, pid, status, m->spec->hook_arg);
 		}
 	}
+}
+
+/* One frame from the worker. The worker faces the network, so a frame
+ * that does not arrive whole in time is treated as hostile. */
+static bool worker_request(struct monitor *m)
+{
+	struct ipc_hdr h;
+	uint8_t *p = NULL;
+	int fd = -1;
+	int r = ipc_recv(m->worker_ctl, &h, &p, &fd);
+	if (r <= 0) {
+		if (r < 0 && !m->stopping) {
+			log_warnx("bad frame from %s; stopping it", m->spec->worker_title);
+			stop_all(m, SIGTERM);
+		}
+		return false;
+	}
+	m->spec->on_worker_msg(m->worker_ctl, &h, p, fd, m->spec->hook_arg);
+	free(p);
+	return true;
 }
 
 int monitor_run(const struct monitor_spec *spec)
@@ -106,18 +135,32 @@ int monitor_run(const struct monitor_spec *spec)
 	/* blocked here; proc_spawn's children unblock them */
 	sigprocmask(SIG_BLOCK, &set, &old);
 
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		fatal("signalfd");
 	m.worker = proc_spawn(spec->worker_title, spec->worker_main, spec->worker_arg,
 	    &m.worker_ctl, spec->worker_keep_fds, spec->worker_nkeep);
 	if (m.worker < 0)
 		fatal("fork %s", spec->worker_title);
+	struct timeval io_timeout = { 2, 0 };
+	setsockopt(m.worker_ctl, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout));
+	setsockopt(m.worker_ctl, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout));
+	bool ctl_open = spec->on_worker_msg != NULL;
 	for (size_t i = 0; i < spec->worker_nkeep; i++)
 		close(spec->worker_keep_fds[i]);
 	spawn_helper(&m);
 
 	time_t stop_deadline = 0;
 	while (m.worker > 0 || m.helper > 0) {
-		struct timespec ts = { 1, 0 };
-		int sig = sigtimedwait(&set, NULL, &ts);
+		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { m.worker_ctl, POLLIN, 0 } };
+		int sig = 0;
+		if (poll(pfd, ctl_open ? 2 : 1, 1000) > 0) {
+			struct signalfd_siginfo si;
+			if (pfd[0].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si))
+				sig = (int)si.ssi_signo;
+			if (ctl_open && pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+				ctl_open = worker_request(&m);
+		}
 		if (sig == SIGCHLD) {
 			reap(&m);
 		} else if (sig == SIGTERM || sig == SIGINT) {
@@ -140,6 +183,7 @@ int monitor_run(const struct monitor_spec *spec)
 		}
 	}
 	close(m.worker_ctl);
+	close(sfd);
 	log_info("stopped");
 	return m.exit_code;
 }

@@ -3,14 +3,18 @@
  * daemon's worker (which drops to its own user) and one helper (auth
  * helper for smtpd, local delivery agent for queued), hands the worker
  * a connection to the helper, restarts the helper when it dies, and
- * ends everything when the worker dies or on SIGTERM/SIGINT.
+ * ends everything when the worker dies or on SIGTERM/SIGINT. pop3d's
+ * monitor also takes requests from its worker (start a mail session).
  */
 #ifndef POSTERN_MONITOR_H
 #define POSTERN_MONITOR_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 struct config;
+struct ipc_hdr;
 
 struct monitor_spec {
 	const char *worker_title;
@@ -21,6 +25,12 @@ struct monitor_spec {
 	void *helper_arg;
 	const int *worker_keep_fds;
 	size_t worker_nkeep;
+	/* Optional (pop3d): a frame the worker sent up; ctl answers it. */
+	void (*on_worker_msg)(int ctl, const struct ipc_hdr *h, const uint8_t *payload,
+	    int fd, void *arg);
+	/* Optional: a child neither worker nor helper exited (a session). */
+	void (*on_child_exit)(int ctl, pid_t pid, int status, void *arg);
+	void *hook_arg;
 };
 
 /* A daemon's root start-up: options (-f config, -d log to stderr, -F

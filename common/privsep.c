@@ -8,6 +8,7 @@
 
 #include <bsd/unistd.h>
 #include <errno.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -44,15 +45,16 @@ uid_t privsep_expected_uid(const char *user)
 	return uid;
 }
 
-void privsep_drop(const char *user, const char *root)
+/* root, or with root NULL the directory dirfd */
+static void drop(const char *user, const char *root, int dirfd)
 {
 	uid_t uid, ruid, euid, suid;
 	gid_t gid, rgid, egid, sgid;
 
 	if (!privsep_enabled()) {
 		static bool said;
-		if (chdir(root) < 0)
-			fatal("chdir %s", root);
+		if (root ? chdir(root) < 0 : fchdir(dirfd) < 0)
+			fatal("chdir %s", root ? root : "(directory)");
 		if (!said)
 			log_info("running unprivileged (uid %u): no chroot, no uid change",
 			    (unsigned)getuid());
@@ -65,10 +67,12 @@ void privsep_drop(const char *user, const char *root)
 		fatalx("system user %s does not exist (run 'posternctl setup')", user);
 	if (uid == 0 || gid == 0)
 		fatalx("system user %s must not have uid or gid 0", user);
-	if (chroot(root) < 0)
-		fatal("chroot %s", root);
+	if (root == NULL && fchdir(dirfd) < 0)
+		fatal("fchdir");
+	if (chroot(root ? root : ".") < 0)
+		fatal("chroot %s", root ? root : "(directory)");
 	if (chdir("/") < 0)
-		fatal("chdir / in chroot %s", root);
+		fatal("chdir / in chroot");
 	if (setgroups(1, &gid) < 0)
 		fatal("setgroups");
 	if (setresgid(gid, gid, gid) < 0)
@@ -93,6 +97,33 @@ void privsep_drop(const char *user, const char *root)
 		fatal("PR_SET_NO_NEW_PRIVS");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fatal("PR_SET_DUMPABLE");
+}
+
+void privsep_ensure_dir(const char *base, const char *sub, const char *user, mode_t mode)
+{
+	char path[PATH_MAX];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	if (snprintf(path, sizeof(path), "%s%s%s", base, sub[0] ? "/" : "", sub) >= (int)sizeof(path))
+		fatalx("path too long: %s/%s", base, sub);
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		fatal("mkdir %s", path);
+	if (!privsep_enabled())
+		return;
+	if (user && !privsep_lookup(user, &uid, &gid))
+		fatalx("system user %s does not exist (run 'posternctl setup')", user);
+	if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
+		fatal("setting owner and mode of %s", path);
+}
+
+void privsep_drop(const char *user, const char *root)
+{
+	drop(user, root, -1);
+}
+
+void privsep_drop_dir(const char *user, int dirfd)
+{
+	drop(user, NULL, dirfd);
 }
 
 void proc_init(int argc, char **argv)

@@ -14,6 +14,7 @@
 #define USER_QUEUE "postern-queue"
 #define USER_VMAIL "postern-vmail"
 #define USER_AUTH "postern-auth"
+#define USER_POP3 "postern-pop3"
 
 /* True when this process can chroot and change uid; false in
  * development (started by a non-root user). */
@@ -24,6 +25,12 @@ bool privsep_lookup(const char *user, uid_t *uid, gid_t *gid);
  * user and verifies. Exits the process on any failure: a half-dropped
  * process never runs. */
 void privsep_drop(const char *user, const char *root);
+/* The same, into an open directory (no path lookup that a symlink
+ * could redirect). */
+void privsep_drop_dir(const char *user, int dirfd);
+/* Makes base/sub (or base when sub is "") exist with exactly this
+ * owner (NULL: root) and mode when privileged. Exits on failure. */
+void privsep_ensure_dir(const char *base, const char *sub, const char *user, mode_t mode);
 /* The uid a peer of ours must have: the named user's when privileged,
  * our own otherwise. */
 uid_t privsep_expected_uid(const char *user);

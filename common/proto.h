@@ -24,13 +24,23 @@ enum msg_type {
 
 	/* smtpd -> auth helper */
 	A_LOOKUP = 300,    /* (str local part) -> A_LOOKUP_OK | A_LOOKUP_NONE | A_FAIL */
+	A_AUTH,            /* (str user, str password) -> A_AUTH_OK | A_AUTH_NO | A_FAIL */
 	/* auth helper -> smtpd */
 	A_LOOKUP_OK = 350, /* (u32 n, n x str mailbox) */
 	A_LOOKUP_NONE,     /* () */
 	A_FAIL,            /* (str reason) */
+	A_AUTH_OK,         /* (str canonical user, str ticket) */
+	A_AUTH_NO,         /* () */
 
 	/* supervising parent -> worker */
 	P_HELPER = 400,    /* () + fd: a (new) connection to the helper */
+	/* pop3d login process -> its monitor */
+	P_SESSION,         /* (str user, str ticket, str client ip, str pipelined input) + client fd
+	                      -> P_SESSION_OK | P_SESSION_FAIL, later P_SESSION_END */
+	/* monitor -> pop3d login process (same reqid) */
+	P_SESSION_OK,      /* (): the session owns the client now */
+	P_SESSION_FAIL,    /* (str reason): tell the client, the login keeps it */
+	P_SESSION_END,     /* (): that session has ended (per-IP accounting) */
 };
 
 enum delivery_status {

@@ -308,7 +308,7 @@ static void run(const char *const argv[])
 /* Creates the system users and directories (idempotent). */
 static int cmd_setup(void)
 {
-	static const char *users[] = { USER_SMTPD, USER_QUEUE, USER_VMAIL, USER_AUTH };
+	static const char *users[] = { USER_SMTPD, USER_QUEUE, USER_VMAIL, USER_AUTH, USER_POP3 };
 	load_config();
 	if (!privsep_enabled()) {
 		fprintf(stderr, "posternctl: setup needs root\n");

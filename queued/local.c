@@ -11,6 +11,7 @@
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "maildir.h"
 #include "privsep.h"
 #include "proto.h"
 #include "queued.h"
@@ -42,6 +43,7 @@ struct delivery {
 	char tmp[PATH_MAX];
 	char base[256];
 	uint64_t size, vsize;
+	struct wire_state wire;   /* counts the POP3 size, W= */
 	uint8_t status;
 	char detail[256];
 };
@@ -82,12 +84,10 @@ static bool ensure_maildir(const char *mb)
 }
 
 /* Appends converted bytes to the Maildir file, counting its size and
- * its line ends (each becomes CRLF in the POP3 size, W=). */
+ * its POP3 size (W=, the same count pop3d would make). */
 static bool emit(struct delivery *d, const char *buf, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == '\n')
-			d->vsize++;
+	d->vsize += wire_encode(&d->wire, buf, len, NULL);
 	d->size += len;
 	if (len && !write_all(d->outfd, buf, len)) {
 		fail(d, errno_status(), "writing Maildir file");
@@ -123,6 +123,7 @@ static void write_one(struct delivery *d)
 	size_t olen = (size_t)hl;
 	d->size = 0;
 	d->vsize = 0;
+	wire_init(&d->wire, false, UINT64_MAX);
 	off_t off = 0;
 	bool pending_cr = false;
 	for (;;) {
@@ -157,7 +158,7 @@ static void write_one(struct delivery *d)
 		out[olen++] = '\r';
 	if (!emit(d, out, olen))
 		return;
-	d->vsize += d->size;
+	d->vsize += wire_finish(&d->wire, NULL);
 }
 
 static void deliver_batch(struct delivery *ds, size_t n)

@@ -24,24 +24,6 @@
 static struct config conf;
 static struct queued_ctx ctx;
 
-/* Makes dir exist with exactly this owner and mode (when privileged). */
-static void ensure_dir(const char *base, const char *sub, const char *user, mode_t mode)
-{
-	char path[PATH_MAX];
-	uid_t uid = 0;
-	gid_t gid = 0;
-	if (snprintf(path, sizeof(path), "%s%s%s", base, sub[0] ? "/" : "", sub) >= (int)sizeof(path))
-		fatalx("path too long: %s/%s", base, sub);
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		fatal("mkdir %s", path);
-	if (!privsep_enabled())
-		return;
-	if (user && !privsep_lookup(user, &uid, &gid))
-		fatalx("system user %s does not exist (run 'posternctl setup')", user);
-	if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
-		fatal("setting owner and mode of %s", path);
-}
-
 static int bind_queue_socket(const struct config *c)
 {
 	char path[PATH_MAX];
@@ -79,11 +61,11 @@ int main(int argc, char **argv)
 {
 	daemon_start(argc, argv, "queued", &conf);
 	umask(077);
-	ensure_dir(conf.spool, "", NULL, 0755);
-	ensure_dir(conf.spool, "run", NULL, 0755);
-	ensure_dir(conf.spool, "queue", USER_QUEUE, 0700);
-	ensure_dir(conf.spool, "index", USER_QUEUE, 0700);
-	ensure_dir(conf.mail_root, "", USER_VMAIL, 0700);
+	privsep_ensure_dir(conf.spool, "", NULL, 0755);
+	privsep_ensure_dir(conf.spool, "run", NULL, 0755);
+	privsep_ensure_dir(conf.spool, "queue", USER_QUEUE, 0700);
+	privsep_ensure_dir(conf.spool, "index", USER_QUEUE, 0700);
+	privsep_ensure_dir(conf.mail_root, "", USER_VMAIL, 0700);
 	ctx.conf = &conf;
 	ctx.smtpd_uid = privsep_expected_uid(USER_SMTPD);
 	(void)privsep_expected_uid(USER_QUEUE);

@@ -768,7 +768,7 @@ static void session_free(struct session *s)
 	if (s->ev_greet)
 		event_free(s->ev_greet);
 	bufferevent_free(s->bev);
-	smtpd_slot_free(s->sd, s->slot);
+	slots_release(&s->sd->sessions, s->slot);
 	free(s->wbuf);
 	free(s);
 }
@@ -785,14 +785,11 @@ void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *pee
     socklen_t plen)
 {
 	const struct config *conf = sd->conf;
-	char addr[INET6_ADDRSTRLEN] = "?";
+	char addr[INET6_ADDRSTRLEN];
 	(void)plen;
-	if (peer->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, addr, sizeof(addr));
-	else if (peer->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr, sizeof(addr));
-	if (sd->nsessions >= conf->max_sessions) {
-		log_info("[%s]: refused: %u sessions already", addr, sd->nsessions);
+	sockaddr_ip_text(peer, addr);
+	if (sd->sessions.used >= conf->max_sessions) {
+		log_info("[%s]: refused: %u sessions already", addr, sd->sessions.used);
 		refuse(fd, "421 4.7.0 Error: too many connections, try again later\r\n");
 		return;
 	}
@@ -813,11 +810,11 @@ void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *pee
 	s->peer = *peer;
 	strlcpy(s->peer_text, addr, sizeof(s->peer_text));
 	s->relay_client = config_is_relay_client(conf, (const struct sockaddr *)peer);
-	s->slot = smtpd_slot_alloc(sd, s, &s->reqid);
+	s->slot = slots_alloc(&sd->sessions, s, &s->reqid);
 	s->bev = bufferevent_socket_new(sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->slot == UINT32_MAX || s->bev == NULL) {
-		if (s->slot != UINT32_MAX)
-			smtpd_slot_free(sd, s->slot);
+	if (s->slot == SLOT_NONE || s->bev == NULL) {
+		if (s->slot != SLOT_NONE)
+			slots_release(&sd->sessions, s->slot);
 		if (s->bev)
 			bufferevent_free(s->bev);
 		else

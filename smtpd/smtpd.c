@@ -29,58 +29,11 @@
 static struct config conf;
 static struct smtpd sd;
 
-/* ---- slot table: request ids map back to sessions ---- */
-
-#define SLOT_BITS 17
-#define SLOT_MASK ((1u << SLOT_BITS) - 1)
-
-uint32_t smtpd_slot_alloc(struct smtpd *s, struct session *sess, uint32_t *reqid)
-{
-	for (uint32_t i = 0; i < s->nslots; i++) {
-		if (s->slots[i] == NULL) {
-			s->slots[i] = sess;
-			s->gens[i] = (uint16_t)((s->gens[i] + 1) & 0x7fff);
-			*reqid = ((uint32_t)s->gens[i] << SLOT_BITS) | i;
-			s->nsessions++;
-			return i;
-		}
-	}
-	return UINT32_MAX;
-}
-
-void smtpd_slot_free(struct smtpd *s, uint32_t slot)
-{
-	if (slot < s->nslots && s->slots[slot]) {
-		s->slots[slot] = NULL;
-		s->nsessions--;
-	}
-}
-
-struct session *smtpd_slot_lookup(struct smtpd *s, uint32_t reqid)
-{
-	uint32_t slot = reqid & SLOT_MASK;
-	if (slot >= s->nslots || s->slots[slot] == NULL ||
-	    s->gens[slot] != (reqid >> SLOT_BITS))
-		return NULL;
-	return s->slots[slot];
-}
-
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 uint32_t smtpd_count_ip(struct smtpd *s, const struct sockaddr_storage *ss)
 {
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < s->nslots; i++)
-		if (s->slots[i] && same_ip(session_peer(s->slots[i]), ss))
+	for (uint32_t i = 0; i < s->sessions.nslots; i++)
+		if (s->sessions.slots[i] && sockaddr_same_ip(session_peer(s->sessions.slots[i]), ss))
 			n++;
 	return n;
 }
@@ -92,7 +45,7 @@ static void on_queue_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 {
 	(void)ch;
 	struct smtpd *s = arg;
-	struct session *sess = smtpd_slot_lookup(s, h->reqid);
+	struct session *sess = slots_lookup(&s->sessions, h->reqid);
 	if (sess == NULL) {
 		/* the session went away meanwhile: give the file back */
 		if (h->type == Q_NEW_OK) {
@@ -119,9 +72,9 @@ static void on_queue_close(struct ipc_chan *ch, void *arg)
 	ipc_chan_free(ch);
 	s->queue = NULL;
 	s->queue_epoch++;
-	for (uint32_t i = 0; i < s->nslots; i++)
-		if (s->slots[i] && session_waiting_on(s->slots[i], true))
-			session_peer_lost(s->slots[i], true);
+	for (uint32_t i = 0; i < s->sessions.nslots; i++)
+		if (s->sessions.slots[i] && session_waiting_on(s->sessions.slots[i], true))
+			session_peer_lost(s->sessions.slots[i], true);
 	struct timeval tv = { 1, 0 };
 	evtimer_add(s->ev_queue_retry, &tv);
 }
@@ -172,7 +125,7 @@ static void on_auth_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	struct smtpd *s = arg;
 	if (fd >= 0)
 		close(fd);
-	struct session *sess = smtpd_slot_lookup(s, h->reqid);
+	struct session *sess = slots_lookup(&s->sessions, h->reqid);
 	if (sess)
 		session_on_auth(sess, h->type, p, h->len);
 }
@@ -183,9 +136,9 @@ static void on_auth_close(struct ipc_chan *ch, void *arg)
 	log_warnx("lost connection to the auth helper");
 	ipc_chan_free(ch);
 	s->auth = NULL;
-	for (uint32_t i = 0; i < s->nslots; i++)
-		if (s->slots[i] && session_waiting_on(s->slots[i], false))
-			session_peer_lost(s->slots[i], false);
+	for (uint32_t i = 0; i < s->sessions.nslots; i++)
+		if (s->sessions.slots[i] && session_waiting_on(s->sessions.slots[i], false))
+			session_peer_lost(s->sessions.slots[i], false);
 }
 
 static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
@@ -254,9 +207,9 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	s->stopping = true;
 	log_info("stopping: no new connections; finishing sessions");
 	stop_listening(s);
-	for (uint32_t i = 0; i < s->nslots; i++)
-		if (s->slots[i])
-			session_shutdown(s->slots[i]);
+	for (uint32_t i = 0; i < s->sessions.nslots; i++)
+		if (s->sessions.slots[i])
+			session_shutdown(s->sessions.slots[i]);
 	struct timeval tv = { 10, 0 };
 	event_base_loopexit(s->base, &tv);
 }
@@ -275,7 +228,7 @@ static void on_check_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct smtpd *s = arg;
-	if (s->stopping && s->nsessions == 0)
+	if (s->stopping && s->sessions.used == 0)
 		event_base_loopexit(s->base, NULL);
 }
 
@@ -288,10 +241,7 @@ static int worker_main(int ctl, void *arg)
 	s->base = event_base_new();
 	if (s->base == NULL)
 		fatalx("event_base_new");
-	s->nslots = (uint32_t)s->conf->max_sessions;
-	s->slots = calloc(s->nslots, sizeof(*s->slots));
-	s->gens = calloc(s->nslots, sizeof(*s->gens));
-	if (s->slots == NULL || s->gens == NULL)
+	if (slots_init(&s->sessions, (uint32_t)s->conf->max_sessions) < 0)
 		fatalx("out of memory");
 	set_nonblock(ctl);
 	s->ctl = ipc_chan_new(s->base, ctl, on_ctl_msg, on_ctl_close, s);
@@ -311,26 +261,10 @@ static int worker_main(int ctl, void *arg)
 	event_add(e_tick, &tick);
 	smtpd_queue_connect(s);
 	log_info("ready: %zu listener(s), %u sessions at most",
-	    s->nlisten, (unsigned)s->nslots);
+	    s->nlisten, (unsigned)s->sessions.nslots);
 	event_base_dispatch(s->base);
 	log_info("exiting");
 	return 0;
-}
-
-static int bind_listener(const struct listen_spec *l)
-{
-	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0)
-		fatal("socket for %s", l->text);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (l->addr.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0)
-		fatal("bind %s", l->text);
-	if (listen(fd, 512) < 0)
-		fatal("listen %s", l->text);
-	return fd;
 }
 
 int main(int argc, char **argv)
@@ -338,7 +272,8 @@ int main(int argc, char **argv)
 	daemon_start(argc, argv, "smtpd", &conf);
 	sd.conf = &conf;
 	for (size_t i = 0; i < conf.nlisten; i++)
-		sd.listen_fds[sd.nlisten++] = bind_listener(&conf.listen[i]);
+		if (strcmp(conf.listen[i].proto, "smtp") == 0)
+			sd.listen_fds[sd.nlisten++] = listener_bind(&conf.listen[i]);
 	/* fail early on a missing system user, before forking anything */
 	(void)privsep_expected_uid(USER_SMTPD);
 	(void)privsep_expected_uid(USER_AUTH);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "netserver.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,10 +27,7 @@ struct smtpd {
 	struct event *ev_queue_retry;
 	struct ipc_chan *auth;     /* NULL while the auth helper is down */
 	struct ipc_chan *ctl;      /* from the supervising parent */
-	struct session **slots;    /* session table, indexed by slot */
-	uint16_t *gens;            /* generation per slot, for request ids */
-	uint32_t nslots;
-	uint32_t nsessions;
+	struct slot_table sessions; /* request ids -> struct session */
 	bool stopping;
 	uint64_t accepted_msgs;
 };
@@ -49,10 +47,5 @@ void session_peer_lost(struct session *s, bool queue);
 void session_shutdown(struct session *s);
 const struct sockaddr_storage *session_peer(const struct session *s);
 bool session_waiting_on(const struct session *s, bool queue);
-
-/* slot table (smtpd.c) */
-uint32_t smtpd_slot_alloc(struct smtpd *sd, struct session *s, uint32_t *reqid);
-void smtpd_slot_free(struct smtpd *sd, uint32_t slot);
-struct session *smtpd_slot_lookup(struct smtpd *sd, uint32_t reqid);
 
 #endif

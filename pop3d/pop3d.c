@@ -1,0 +1,151 @@
+/*
+ * pop3d.c: the POP3 server's root monitor. main() reads the config,
+ * binds the "listen pop3" sockets and makes the login process's empty
+ * chroot; the monitor then runs the login process (login.c,
+ * postern-pop3) and the auth helper (common/auth.c, postern-auth).
+ * When the login process brings a client with a ticket from the auth
+ * helper, this process checks the ticket and forks the user's mail
+ * session (session.c), which chroots into that user's Maildir as
+ * postern-vmail. It parses only bounded IPC frames and never reads a
+ * password, a hash or a message.
+ */
+#include "pop3d.h"
+#include "auth.h"
+#include "ipc.h"
+#include "log.h"
+#include "monitor.h"
+#include "netserver.h"
+#include "privsep.h"
+#include "proto.h"
+#include "tables.h"
+#include "ticket.h"
+#include "util.h"
+
+#include <bsd/string.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct running_session {
+	pid_t pid;
+	uint32_t reqid;
+};
+
+static struct config conf;
+static struct login_args largs;
+static struct running_session *sessions;
+static size_t nsessions;
+
+static void answer(int ctl, uint16_t type, uint32_t reqid, const char *reason)
+{
+	struct ipc_buf b;
+	ipcb_init(&b);
+	if (reason)
+		ipcb_cstr(&b, reason);
+	ipc_send_fd(ctl, type, reqid, b.data, b.len, -1);
+	ipcb_free(&b);
+}
+
+static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p, int fd,
+    void *arg)
+{
+	(void)arg;
+	struct session_args sa = { .conf = &conf, .client_fd = fd };
+	struct ipc_rd r;
+	size_t tlen;
+	if (h->type != P_SESSION || fd < 0) {
+		log_warnx("unexpected request %u from the login process", h->type);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	ipcr_init(&r, p, h->len);
+	ipcr_str(&r, sa.user, sizeof(sa.user));
+	const uint8_t *ticket = ipcr_bytes(&r, TICKET_LEN, &tlen);
+	ipcr_str(&r, sa.ip, sizeof(sa.ip));
+	sa.pipelined = ipcr_bytes(&r, POP3_PIPELINED_MAX, &sa.npipelined);
+	if (!ipcr_done(&r) || !valid_username(sa.user, strlen(sa.user)) ||
+	    !ticket_verify(sa.user, ticket, tlen)) {
+		log_warnx("refusing a session request without a valid ticket (user \"%s\")",
+		    sa.user);
+		answer(ctl, P_SESSION_FAIL, h->reqid, "bad ticket");
+		close(fd);
+		return;
+	}
+	if (nsessions >= conf.max_sessions) {
+		answer(ctl, P_SESSION_FAIL, h->reqid, "too many sessions");
+		close(fd);
+		return;
+	}
+	char title[128];
+	int sock;
+	snprintf(title, sizeof(title), "postern-pop3d: session %s [%s]", sa.user, sa.ip);
+	pid_t pid = proc_spawn(title, session_main, &sa, &sock, &fd, 1);
+	close(fd);
+	if (pid < 0) {
+		log_warn("fork of a mail session");
+		answer(ctl, P_SESSION_FAIL, h->reqid, "cannot fork");
+		return;
+	}
+	close(sock);
+	sessions[nsessions].pid = pid;
+	sessions[nsessions].reqid = h->reqid;
+	nsessions++;
+	answer(ctl, P_SESSION_OK, h->reqid, NULL);
+}
+
+static void on_session_exit(int ctl, pid_t pid, int status, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < nsessions; i++) {
+		if (sessions[i].pid != pid)
+			continue;
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warnx("mail session %d killed by signal %d", (int)pid, WTERMSIG(status));
+		answer(ctl, P_SESSION_END, sessions[i].reqid, NULL);
+		sessions[i] = sessions[--nsessions];
+		return;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	daemon_start(argc, argv, "pop3d", &conf);
+	if (config_count_listen(&conf, "pop3") == 0) {
+		fprintf(stderr, "pop3d: %s: no 'listen pop3 ADDRESS:PORT' line\n", conf.path);
+		return 1;
+	}
+	/* fail early on a missing system user, before forking anything */
+	(void)privsep_expected_uid(USER_POP3);
+	(void)privsep_expected_uid(USER_AUTH);
+	(void)privsep_expected_uid(USER_VMAIL);
+	umask(077);
+	privsep_ensure_dir(conf.spool, "", NULL, 0755);
+	privsep_ensure_dir(conf.spool, "empty", NULL, 0555);
+	privsep_ensure_dir(conf.mail_root, "", USER_VMAIL, 0700);
+	largs.conf = &conf;
+	for (size_t i = 0; i < conf.nlisten; i++)
+		if (strcmp(conf.listen[i].proto, "pop3") == 0)
+			largs.listen_fds[largs.nlisten++] = listener_bind(&conf.listen[i]);
+	sessions = calloc(conf.max_sessions, sizeof(*sessions));
+	if (sessions == NULL)
+		fatalx("out of memory");
+	log_info("starting; config %s", conf.path);
+	struct monitor_spec spec = {
+		.worker_title = "postern-pop3d: login",
+		.worker_main = login_main,
+		.helper_title = "postern-pop3d: auth helper",
+		.helper_main = auth_helper_main,
+		.worker_arg = &largs,
+		.helper_arg = &conf,
+		.worker_keep_fds = largs.listen_fds,
+		.worker_nkeep = largs.nlisten,
+		.on_worker_msg = on_login_request,
+		.on_child_exit = on_session_exit,
+	};
+	return monitor_run(&spec);
+}

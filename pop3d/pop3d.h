@@ -1,0 +1,43 @@
+/*
+ * pop3d.h: the POP3 server's three parts. pop3d.c is the root monitor:
+ * it binds the listeners and, on a verified login ticket, forks a mail
+ * session. login.c is the event-driven login process (postern-pop3,
+ * chrooted to an empty directory) that speaks POP3 up to PASS and asks
+ * the auth helper. session.c is one user's mail session (postern-vmail,
+ * chrooted into that user's Maildir), with maildrop.c doing the files.
+ */
+#ifndef POSTERN_POP3D_H
+#define POSTERN_POP3D_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POP3_PIPELINED_MAX (16 * 1024) /* input read past PASS, handed on */
+#define POP3_MAX_ERRORS 10             /* bad commands before we hang up */
+
+/* login.c */
+struct login_args {
+	struct config *conf;
+	int listen_fds[CONFIG_MAX_LISTEN];
+	size_t nlisten;
+};
+int login_main(int ctl, void *arg);
+
+/* session.c: runs as root until it has chrooted into the Maildir */
+struct session_args {
+	const struct config *conf;
+	char user[65];
+	char ip[64];
+	const uint8_t *pipelined; /* commands the client sent behind PASS */
+	size_t npipelined;
+	int client_fd;
+};
+int session_main(int sock, void *arg);
+
+/* Both answer CAPA; USER only where plaintext login is allowed. */
+void pop3_capa_lines(char *out, size_t outlen, bool user_allowed);
+
+#endif
