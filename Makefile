@@ -75,7 +75,9 @@ check:
 	$(MAKE) CC=clang BUILD=build-clang all
 	$(MAKE) fuzz-build
 
-run: all
+run:
+	sh tests/install-deps.sh
+	$(MAKE) all
 	sh etc/demo-run.sh $(CURDIR)/$(BUILD) $(CURDIR)/demo
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

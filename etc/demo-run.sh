@@ -1,8 +1,8 @@
 #!/bin/sh
 # demo-run.sh BUILD_DIR STATE_DIR: the demo mail host behind `make run`.
 # Creates the demo config and users on first start (state under
-# STATE_DIR, kept across restarts), then runs queued and smtpd in the
-# foreground on loopback until Ctrl-C, which stops both cleanly.
+# STATE_DIR, kept across restarts), then runs queued, smtpd and pop3d in
+# the foreground on loopback until Ctrl-C, which stops them all cleanly.
 set -eu
 build=$1
 state=$2
@@ -14,6 +14,7 @@ if [ ! -f "$conf" ]; then
 hostname        mail.example.test
 domain          example.test
 listen          smtp 127.0.0.1:2525
+listen          pop3 127.0.0.1:2110
 spool           $state/spool
 mail_root       $state/mail
 relay_networks  127.0.0.0/8
@@ -22,6 +23,8 @@ retry_min       30s
 retry_max       10m
 CONF
 fi
+# a demo made before POP3 existed gets its listener
+grep -q '^listen *pop3' "$conf" || echo "listen          pop3 127.0.0.1:2110" >> "$conf"
 if [ "$(id -u)" = 0 ]; then
 	"$build/posternctl" -f "$conf" setup >/dev/null
 	echo "running as root: each daemon chrooted under its own postern-* user"
@@ -37,9 +40,12 @@ echo "$users" | grep -qx bob || echo builder | "$build/posternctl" -f "$conf" us
 qpid=$!
 "$build/smtpd" -f "$conf" &
 spid=$!
+"$build/pop3d" -f "$conf" &
+ppid=$!
 stop() {
 	trap - INT TERM
-	kill -TERM "$spid" "$qpid" 2>/dev/null || true
+	kill -TERM "$ppid" "$spid" "$qpid" 2>/dev/null || true
+	wait "$ppid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 	wait "$qpid" 2>/dev/null || true
 	echo "postern demo stopped; mail is kept under $state/mail"
@@ -48,15 +54,17 @@ stop() {
 trap stop INT TERM
 cat <<MSG
 
-postern demo is up: SMTP on 127.0.0.1:2525, domain example.test,
-users alice (password wonderland) and bob (password builder).
-Send a message:
+postern demo is up: SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:2110,
+domain example.test, users alice (password wonderland) and bob
+(password builder). Send a message, then fetch it:
   swaks --server 127.0.0.1:2525 --to alice@example.test --from you@example.test
-Mail lands in $state/mail/alice/new/. Ctrl-C stops every daemon.
+  curl pop3://alice:wonderland@127.0.0.1:2110/1
+Mail lands in $state/mail/alice/. Ctrl-C stops every daemon.
 
 MSG
-# if either daemon exits, stop the other
-while kill -0 "$spid" 2>/dev/null && kill -0 "$qpid" 2>/dev/null; do
+# if any daemon exits, stop the others
+while kill -0 "$spid" 2>/dev/null && kill -0 "$qpid" 2>/dev/null &&
+    kill -0 "$ppid" 2>/dev/null; do
 	sleep 1 &
 	wait $! || true
 done

@@ -576,12 +576,15 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 		event_free(l->ev_listen[i]);
 		close(l->args->listen_fds[i]);
 	}
+	bool busy = false;
 	for (uint32_t i = 0; i < l->conns.nslots; i++) {
 		struct conn *c = l->conns.slots[i];
 		if (c && c->state == C_CMD)
 			reply_close(c, "-ERR [SYS/TEMP] Server shutting down");
+		busy |= c && c->state != C_HANDED_OFF;
 	}
-	struct timeval tv = { 2, 0 };
+	/* a moment for the last replies; sessions end with the monitor */
+	struct timeval tv = { busy ? 2 : 0, 0 };
 	event_base_loopexit(l->base, &tv);
 }
 

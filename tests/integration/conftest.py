@@ -1,6 +1,6 @@
 """Test harness for postern's integration tests.
 
-Starts real queued and smtpd daemons on free loopback ports with a
+Starts real queued, smtpd and (when asked) pop3d daemons on free loopback ports with a
 per-test configuration under a temporary directory, and gives the tests
 helpers to read Maildirs, find the daemons' processes and restart them.
 Run as root, the daemons use the real postern-* users and chroots; run
@@ -77,11 +77,13 @@ class Postern:
             os.makedirs(d, exist_ok=True)
         os.chmod(root, 0o755)
         self.port = free_port()
+        self.pop3_port = free_port()
         self.conf = os.path.join(self.etc, "postern.conf")
         with open(self.conf, "w") as f:
             f.write(f"""hostname mail.example.test
 domain example.test example.org
 listen smtp 127.0.0.1:{self.port}
+listen pop3 127.0.0.1:{self.pop3_port}
 spool {self.spool}
 mail_root {self.mail}
 relay_networks {relay}
@@ -122,12 +124,27 @@ retry_max 2s
         self.procs[name] = p
         return p
 
-    def start_all(self):
+    def start_all(self, pop3=False):
         self.start("queued")
         wait_for(lambda: os.path.exists(os.path.join(self.spool, "run/queue.sock")),
                  what="queued socket")
         self.start("smtpd")
         self.wait_ready()
+        if pop3:
+            self.start_pop3d()
+
+    def start_pop3d(self):
+        self.start("pop3d")
+
+        def ok():
+            try:
+                with socket.create_connection(("127.0.0.1", self.pop3_port), timeout=2) as s:
+                    s.settimeout(5)
+                    return s.recv(100).startswith(b"+OK")
+            except OSError:
+                return False
+        wait_for(ok, what="pop3d greeting")
+        wait_for(lambda: self.child("pop3d", "auth helper"), what="pop3d auth helper")
 
     def wait_ready(self):
         def ok():
@@ -154,7 +171,7 @@ retry_max 2s
             p.wait()
 
     def stop_all(self):
-        for name in ("smtpd", "queued"):
+        for name in ("pop3d", "smtpd", "queued"):
             self.stop(name)
         for log in self.logs.values():
             log.close()
@@ -209,13 +226,13 @@ retry_max 2s
 def make_postern(tmp_path):
     made = []
 
-    def make(extra_conf="", relay="10.255.255.0/24", start=True):
+    def make(extra_conf="", relay="10.255.255.0/24", start=True, pop3=False):
         root = tmp_path / f"p{len(made)}"
         root.mkdir()
         p = Postern(str(root), extra_conf, relay)
         made.append(p)
         if start:
-            p.start_all()
+            p.start_all(pop3=pop3)
         return p
 
     yield make
@@ -224,7 +241,7 @@ def make_postern(tmp_path):
     for p in made:
         reports = p.sanitizer_reports()
         assert not reports, f"sanitizer reports: {reports}"
-        for name in ("smtpd", "queued"):
+        for name in ("smtpd", "queued", "pop3d"):
             text = p.log(name)
             assert "exited with 86" not in text and "killed by signal 6" not in text, \
                 f"{name} crashed:\n{text[-3000:]}"
