@@ -100,6 +100,7 @@ retry_max 2s
             f.write("postmaster: alice\nteam: alice, bob\nall: team, carol\n")
         self.procs = {}
         self.logs = {}
+        self.prefix = []  # e.g. ["ip", "netns", "exec", NS]
 
     def ctl(self, *args, input=None, check=True):
         r = subprocess.run([os.path.join(BUILD, "posternctl"), "-f", self.conf, *args],
@@ -119,7 +120,7 @@ retry_max 2s
     def start(self, name):
         log = open(os.path.join(self.logdir, f"{name}.log"), "ab")
         self.logs[name] = log
-        p = subprocess.Popen([os.path.join(BUILD, name), "-f", self.conf],
+        p = subprocess.Popen(self.prefix + [os.path.join(BUILD, name), "-f", self.conf],
                              stdout=log, stderr=subprocess.STDOUT, env=self.env())
         self.procs[name] = p
         return p
