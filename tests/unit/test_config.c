@@ -104,6 +104,9 @@ static void test_minimal_and_defaults(void **state)
 	assert_int_equal(conf.retry_max_ms, 4ULL * 3600 * 1000);
 	assert_int_equal(conf.queue_lifetime_ms, 5ULL * 86400 * 1000);
 	assert_int_equal(conf.delivery_concurrency, 32);
+	assert_int_equal(conf.timeout_pop3_ms, 600000); /* RFC 1939's ten minutes */
+	assert_int_equal(conf.auth_failure_delay_ms, 1000);
+	assert_int_equal(conf.pop3_command_limit, 1000);
 	assert_false(conf.log_stderr);
 	assert_int_equal(conf.nrelay_nets, 0);
 }
@@ -118,6 +121,7 @@ static void test_every_key(void **state)
 	    "domain example.com\n"
 	    "listen smtp 0.0.0.0:25\n"
 	    "listen smtp [::1]:587\n"
+	    "listen pop3 127.0.0.1:110\n"
 	    "spool /srv/spool\n"
 	    "mail_root /srv/mail\n"
 	    "users users.db\n"
@@ -134,13 +138,19 @@ static void test_every_key(void **state)
 	    "retry_max 2h\n"
 	    "queue_lifetime 3d\n"
 	    "delivery_concurrency 4\n"
+	    "timeout_pop3 20m\n"
+	    "auth_failure_delay 2s\n"
+	    "pop3_command_limit 50\n"
 	    "log stderr\n");
 	assert_string_equal(conf.hostname, "mx.Example.org");
 	assert_int_equal(conf.ndomains, 3);
 	assert_string_equal(conf.domains[0], "example.org");
 	assert_string_equal(conf.domains[1], "example.net"); /* lower-cased */
 	assert_string_equal(conf.domains[2], "example.com");
-	assert_int_equal(conf.nlisten, 2);
+	assert_int_equal(conf.nlisten, 3);
+	assert_string_equal(conf.listen[2].proto, "pop3");
+	assert_int_equal(config_count_listen(&conf, "smtp"), 2);
+	assert_int_equal(config_count_listen(&conf, "pop3"), 1);
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&conf.listen[1].addr;
 	assert_int_equal(sin6->sin6_family, AF_INET6);
 	assert_int_equal(ntohs(sin6->sin6_port), 587);
@@ -168,6 +178,9 @@ static void test_every_key(void **state)
 	assert_int_equal(conf.retry_max_ms, 7200000);
 	assert_int_equal(conf.queue_lifetime_ms, 3ULL * 86400 * 1000);
 	assert_int_equal(conf.delivery_concurrency, 4);
+	assert_int_equal(conf.timeout_pop3_ms, 1200000);
+	assert_int_equal(conf.auth_failure_delay_ms, 2000);
+	assert_int_equal(conf.pop3_command_limit, 50);
 	assert_true(conf.log_stderr);
 
 	extra_ok("log syslog");
@@ -251,6 +264,12 @@ static void test_scalar_ranges(void **state)
 		{ "queue_lifetime 5d", true },
 		{ "delivery_concurrency 1", true }, { "delivery_concurrency 1024", true },
 		{ "delivery_concurrency 0", false }, { "delivery_concurrency 1025", false },
+		{ "timeout_pop3 1s", true }, { "timeout_pop3 999ms", false },
+		{ "timeout_pop3 24h", true }, { "timeout_pop3 25h", false },
+		{ "auth_failure_delay 0", true }, { "auth_failure_delay 60s", true },
+		{ "auth_failure_delay 61s", false }, { "auth_failure_delay x", false },
+		{ "pop3_command_limit 10", true }, { "pop3_command_limit 9", false },
+		{ "pop3_command_limit 1000000", true }, { "pop3_command_limit 1000001", false },
 		{ "log stderr", true }, { "log syslog", true }, { "log file", false },
 		{ "log", false }, { "log stderr syslog", false }, { "log STDERR", false },
 	};
@@ -380,8 +399,13 @@ static void test_listen(void **state)
 	extra_err("listen smtp ::1");
 	extra_err("listen smtp 1.2.3.4:25x");
 	extra_err("listen smtp 1.2.3.4:+25");
-	extra_err("listen pop3 1.2.3.4:110");
+	extra_ok("listen pop3 1.2.3.4:110");
+	assert_string_equal(conf.listen[1].proto, "pop3");
+	extra_err("listen imap 1.2.3.4:143");
 	extra_err("listen SMTP 1.2.3.4:25");
+	/* one address, one service */
+	extra_err("listen pop3 127.0.0.1:2525");
+	extra_ok("listen pop3 127.0.0.2:2525");
 	extra_err("listen smtp");
 	extra_err("listen 1.2.3.4:25");
 	extra_err("listen smtp 1.2.3.4:25 extra");
@@ -396,7 +420,8 @@ static void test_listen(void **state)
 	snprintf(text + n, sizeof(text) - n, "listen smtp 127.0.0.1:9\n");
 	parse_err(text, "test.conf:10: listen: too many listeners");
 
-	parse_err("domain example.org\n", "test.conf: no 'listen' given");
+	parse_err("domain example.org\n", "test.conf: no 'listen smtp' given");
+	parse_err("domain example.org\nlisten pop3 127.0.0.1:110\n", "test.conf: no 'listen smtp' given");
 }
 
 static void test_relay_networks(void **state)

@@ -388,6 +388,37 @@ static void test_reader_str(void **state)
 	assert_string_equal(out, "");
 }
 
+/* ipcr_bytes: raw bytes, NULs allowed, bounded by max */
+static void test_reader_bytes(void **state)
+{
+	(void)state;
+	struct ipc_buf b;
+	struct ipc_rd r;
+	size_t len;
+	ipcb_init(&b);
+	ipcb_str(&b, "a\0b", 3);
+	ipcb_str(&b, "", 0);
+	ipcb_str(&b, "toolong", 7);
+	ipcr_init(&r, b.data, b.len);
+	const uint8_t *p = ipcr_bytes(&r, 3, &len);
+	assert_non_null(p);
+	assert_int_equal(len, 3);
+	assert_memory_equal(p, "a\0b", 3);
+	p = ipcr_bytes(&r, 3, &len);
+	assert_int_equal(len, 0);
+	assert_false(r.err);
+	p = ipcr_bytes(&r, 6, &len);
+	assert_null(p);
+	assert_int_equal(len, 0);
+	assert_true(r.err);
+	assert_false(ipcr_done(&r));
+	/* a length running past the payload */
+	ipcr_init(&r, b.data, 6);
+	assert_null(ipcr_bytes(&r, 100, &len));
+	assert_true(r.err);
+	ipcb_free(&b);
+}
+
 static void test_send_recv_fd(void **state)
 {
 	(void)state;
@@ -467,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_reader_truncated),
 		cmocka_unit_test(test_reader_errors_are_zero),
 		cmocka_unit_test(test_reader_str),
+		cmocka_unit_test(test_reader_bytes),
 		cmocka_unit_test(test_send_recv_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
