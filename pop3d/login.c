@@ -285,6 +285,11 @@ static void conn_process(struct conn *c)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		line[len] = '\0';
+		if (len > POP3_LINE_MAX) {
+			reply(c, "-ERR Line too long");
+			c->errors++;
+			continue;
+		}
 		dispatch(c, line, len);
 		explicit_bzero(line, sizeof(line));
 	}

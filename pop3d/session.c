@@ -380,6 +380,11 @@ static void serve(struct pop3s *s)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		line[len] = '\0';
+		if (len > POP3_LINE_MAX) {
+			reply(s, "-ERR Line too long");
+			s->errors++;
+			continue;
+		}
 		if (!dispatch(s, line, len)) {
 			flush_out(s);
 			return;

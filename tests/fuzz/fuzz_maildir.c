@@ -112,9 +112,22 @@ static void check_name(const uint8_t *data, size_t size, char c)
 		abort();
 	if (mn.flags == NULL && mn.unique_len + 3 <= len && memcmp(name + mn.unique_len, ":2,", 3) == 0)
 		abort();
-	if (!mn.has_vsize && mn.vsize != 0)
-		abort();
-	if (mn.has_vsize && memmem(name, mn.unique_len, ",W=", 3) == NULL)
+	/* ",W=" and 1..19 digits ending the field; the last such one counts */
+	bool has = false;
+	uint64_t vsize = 0;
+	for (size_t i = 0; i + 3 < mn.unique_len; i++) {
+		if (memcmp(name + i, ",W=", 3) != 0)
+			continue;
+		size_t j = i + 3;
+		uint64_t v = 0;
+		while (j < mn.unique_len && name[j] >= '0' && name[j] <= '9' && j - i - 3 < 19)
+			v = v * 10 + (uint64_t)(name[j++] - '0');
+		if (j > i + 3 && (j == mn.unique_len || name[j] == ',')) {
+			has = true;
+			vsize = v;
+		}
+	}
+	if (mn.has_vsize != has || mn.vsize != vsize)
 		abort();
 	check_uid(name, mn.unique_len);
 	check_add_flag(name, &mn, c);
@@ -206,7 +219,7 @@ static void check_wire(const char *in, size_t len, size_t cut1, size_t cut2, boo
 		abort();
 	size_t rn = reference(in, len, stuff, ref);
 	size_t wn = run(in, len, 0, 0, stuff, UINT64_MAX, whole);
-	if (wn != rn || memcmp(whole, ref, rn) != 0 || wn > 2 * len)
+	if (wn != rn || memcmp(whole, ref, rn) != 0 || wn > 2 * len + 2)
 		abort();
 	if (run(in, len, cut1, cut2, stuff, UINT64_MAX, part) != wn || memcmp(part, whole, wn) != 0)
 		abort();

@@ -4,9 +4,12 @@
  * NUL and fit the limit, that the keyword really is the command's name,
  * that USER/PASS arguments lie inside the line, that message numbers
  * are at least 1 and present exactly where the command needs them, that
- * unknown keywords really are unknown, and that a canonical line built
- * from the result parses back to the same command.
+ * unknown keywords really are unknown, that a canonical line built
+ * from the result parses back to the same command (with leading zeros
+ * up to 10 digits), and that the result matches a plain second
+ * reading of the line (reference()).
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +109,100 @@ static void check_ok(const char *line, size_t len, const struct pop3_command *c)
 		    (c->arg != NULL && memcmp(d.arg, c->arg, c->arglen) != 0))
 			abort();
 	}
+	/* the same number with leading zeros: up to 10 digits in all */
+	if (c->has_msg && c->cmd != P3_TOP) {
+		for (int width = 1; width <= 12; width++) {
+			n = snprintf(canon, sizeof(canon), "%s %0*u", pop3_cmd_name(c->cmd), width, c->msg);
+			size_t digits = (size_t)n - strlen(pop3_cmd_name(c->cmd)) - 1;
+			enum pop3_parse_err e = pop3_parse(canon, (size_t)n, &d);
+			if (e != (digits <= 10 ? P3E_OK : P3E_SYNTAX) || (e == P3E_OK && d.msg != c->msg))
+				abort();
+		}
+	}
+}
+
+/* ---- a second, plain reading of RFC 1939 to compare with ---- */
+
+/* A number word: 1..10 decimal digits, at least min, at most UINT32_MAX. */
+static bool ref_num(const char *s, size_t len, uint32_t min, uint32_t *out)
+{
+	if (len < 1 || len > 10)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v < min || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static enum pop3_parse_err reference(const char *line, size_t len, struct pop3_command *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (len > POP3_LINE_MAX)
+		return P3E_SYNTAX;
+	size_t ci;
+	for (ci = 0; ci < sizeof(names) / sizeof(names[0]); ci++)
+		if (keyword_is(line, len, names[ci]))
+			break;
+	if (ci == sizeof(names) / sizeof(names[0]))
+		return P3E_UNKNOWN;
+	r->cmd = (enum pop3_cmd)ci; /* names[] is in enum order */
+	if (memchr(line, '\0', len) != NULL)
+		return P3E_SYNTAX;
+	size_t kl = strlen(names[ci]);
+	const char *rest = line + kl + (kl < len);
+	size_t restlen = len - kl - (kl < len);
+	/* words separated by spaces */
+	const char *w[4];
+	size_t wl[4], n = 0;
+	for (size_t i = 0; i < restlen;) {
+		if (rest[i] == ' ') {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < restlen && rest[j] != ' ')
+			j++;
+		if (n < 4) {
+			w[n] = rest + i;
+			wl[n] = j - i;
+		}
+		n++;
+		i = j;
+	}
+	switch (r->cmd) {
+	case P3_USER: case P3_PASS: case P3_APOP: case P3_AUTH:
+		if (restlen == 0)
+			return r->cmd == P3_AUTH ? P3E_OK : P3E_SYNTAX;
+		r->arg = rest;
+		r->arglen = restlen;
+		return P3E_OK;
+	case P3_LIST: case P3_UIDL:
+		if (n == 0)
+			return P3E_OK;
+		/* fall through */
+	case P3_RETR: case P3_DELE:
+		if (n != 1 || !ref_num(w[0], wl[0], 1, &r->msg)) {
+			r->msg = 0;
+			return P3E_SYNTAX;
+		}
+		r->has_msg = true;
+		return P3E_OK;
+	case P3_TOP:
+		if (n != 2 || !ref_num(w[0], wl[0], 1, &r->msg) || !ref_num(w[1], wl[1], 0, &r->lines)) {
+			r->msg = r->lines = 0;
+			return P3E_SYNTAX;
+		}
+		r->has_msg = true;
+		return P3E_OK;
+	default:
+		return n == 0 ? P3E_OK : P3E_SYNTAX;
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -134,6 +231,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		abort();
 	}
+	struct pop3_command r;
+	if (reference(line, size, &r) != e)
+		abort();
+	if (e == P3E_OK && (r.cmd != c.cmd || r.arg != c.arg || r.arglen != c.arglen ||
+	    r.has_msg != c.has_msg || r.msg != c.msg || r.lines != c.lines))
+		abort();
 	/* the same bytes with a NUL in them never parse */
 	if (size > 0 && size <= POP3_LINE_MAX) {
 		char *copy = malloc(size);
