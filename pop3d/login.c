@@ -538,6 +538,10 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		if (l->auth)
 			ipc_chan_free(l->auth);
 		l->auth = ipc_chan_new(l->base, fd, on_auth_msg, on_auth_close, l);
+		/* accept clients only once logins can be checked */
+		for (size_t i = 0; i < l->args->nlisten && !l->stopping; i++)
+			if (!event_pending(l->ev_listen[i], EV_READ, NULL))
+				event_add(l->ev_listen[i], NULL);
 		return;
 	}
 	if (fd >= 0)
@@ -614,13 +618,12 @@ int login_main(int ctl, void *arg)
 	l->ctl = ipc_chan_new(l->base, ctl, on_ctl_msg, on_ctl_close, l);
 	for (size_t i = 0; i < a->nlisten; i++) {
 		l->ev_listen[i] = event_new(l->base, a->listen_fds[i], EV_READ | EV_PERSIST, on_accept, l);
-		event_add(l->ev_listen[i], NULL);
 	}
 	struct event *e_term = evsignal_new(l->base, SIGTERM, on_term, l);
 	struct event *e_int = evsignal_new(l->base, SIGINT, on_term, l);
 	evsignal_add(e_term, NULL);
 	evsignal_add(e_int, NULL);
-	log_info("ready: %zu listener(s)", a->nlisten);
+	log_info("ready: %zu listener(s), accepting once the auth helper is up", a->nlisten);
 	event_base_dispatch(l->base);
 	log_info("exiting");
 	return 0;
