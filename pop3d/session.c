@@ -40,7 +40,7 @@ struct pop3s {
 	bool dead;          /* the client is gone or too slow: stop, no UPDATE */
 	bool skip_line;
 	unsigned errors;
-	uint64_t idle_commands; /* since the last RETR or TOP */
+	uint64_t idle_commands; /* since the last RETR, TOP or DELE */
 	struct maildrop md;
 	uint64_t retrieved, bytes_out;
 };
@@ -246,7 +246,7 @@ static bool dispatch(struct pop3s *s, const char *line, size_t len)
 		return true;
 	}
 	if (++s->idle_commands > s->conf->pop3_command_limit) {
-		reply(s, "-ERR Too many commands without retrieving mail; closing");
+		reply(s, "-ERR Too many commands without retrieving or deleting mail; closing");
 		log_info("%s [%s]: %llu commands without a retrieval; closed", s->user, s->ip,
 		    (unsigned long long)s->conf->pop3_command_limit);
 		return false;
@@ -275,6 +275,7 @@ static bool dispatch(struct pop3s *s, const char *line, size_t len)
 	case P3_DELE:
 		if ((m = lookup(s, c.msg)) != NULL) {
 			m->deleted = true;
+			s->idle_commands = 0; /* deleting is progress too */
 			reply(s, "+OK Message %u marked for deletion", c.msg);
 		}
 		break;

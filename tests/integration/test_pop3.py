@@ -488,8 +488,10 @@ def test_idle_timeout(make_postern):
 
 def test_command_limit_without_retrieval(make_postern):
     p = make_postern(pop3=True, extra_conf="pop3_command_limit 10")
-    send(p, b"Subject: x\r\n\r\nx\r\n")
-    wait_delivered(p, 1)
+    with smtplib.SMTP("127.0.0.1", p.port, timeout=60) as s:
+        for i in range(12):
+            s.sendmail("sender@example.org", ["alice@example.test"], b"Subject: %d\r\n\r\nx\r\n" % i)
+    wait_delivered(p, 12)
     r = Raw(p.pop3_port)
     r.cmd("USER alice")
     r.cmd("PASS wonderland")
@@ -498,10 +500,18 @@ def test_command_limit_without_retrieval(make_postern):
     # a retrieval starts the count again
     assert r.cmd("RETR 1").startswith("+OK")
     r.multi()
+    for _ in range(9):
+        assert r.cmd("NOOP") == "+OK"
+    # so does each DELE: deleting more messages than the limit is fine
+    for i in range(1, 13):
+        assert r.cmd(f"DELE {i}").startswith("+OK")
     for _ in range(10):
         assert r.cmd("NOOP") == "+OK"
     assert r.cmd("NOOP").startswith("-ERR Too many commands")
     assert r.closed()
+    # cut off without QUIT: nothing was deleted
+    wait_for(lambda: "commands without a retrieval" in p.log("pop3d"), what="log line")
+    assert maildir_count(p) == 12
 
 
 def test_per_ip_connection_limit(make_postern):
