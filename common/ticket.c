@@ -16,6 +16,7 @@ static uint8_t key[32];
 static bool have_key;
 static uint64_t issued;   /* helper: last counter handed out */
 static uint64_t accepted; /* monitor: highest counter accepted */
+static uint64_t window;   /* monitor: bit i set = counter accepted - i used */
 
 static uint64_t mono_ms(void)
 {
@@ -63,6 +64,7 @@ void ticket_key_new(void)
 	have_key = true;
 	issued = 0;
 	accepted = 0;
+	window = 0;
 }
 
 bool ticket_issue(const char *user, uint8_t out[TICKET_LEN])
@@ -82,8 +84,20 @@ bool ticket_verify(const char *user, const uint8_t *t, size_t len)
 	if (CRYPTO_memcmp(want, t + 16, 32) != 0)
 		return false;
 	uint64_t counter = get_u64(t), expiry = get_u64(t + 8);
-	if (counter <= accepted || expiry < mono_ms())
+	if (counter == 0 || expiry < mono_ms())
 		return false;
-	accepted = counter;
+	/* Each counter once. Logins may reach the monitor a little out of
+	 * order (one client reads its replies more slowly), so a window of
+	 * the last 64 counters is kept, as IPsec does against replays. */
+	if (counter > accepted) {
+		uint64_t shift = counter - accepted;
+		window = shift >= 64 ? 1 : (window << shift) | 1;
+		accepted = counter;
+		return true;
+	}
+	uint64_t behind = accepted - counter;
+	if (behind >= 64 || (window >> behind) & 1)
+		return false;
+	window |= 1ULL << behind;
 	return true;
 }

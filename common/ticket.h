@@ -6,7 +6,7 @@
  * monitor starts a mail session only for a ticket it can verify, so a
  * compromised login process cannot open a mailbox without a password.
  * Tickets are bound to the user, expire after TICKET_LIFETIME_MS and
- * are accepted once each (their counter must increase).
+ * are accepted once each (a counter, checked against the last 64).
  */
 #ifndef POSTERN_TICKET_H
 #define POSTERN_TICKET_H

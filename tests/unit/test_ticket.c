@@ -1,9 +1,9 @@
 /*
  * test_ticket.c: unit tests for common/ticket.c, the login tickets the
  * auth helper gives and pop3d's monitor checks: no secret, no ticket;
- * a ticket opens a session for its own user once; tampering, a wrong
- * length, another user, a replay, an older ticket after a newer one,
- * and a ticket from before a new secret are all refused.
+ * a ticket opens a session for its own user once, also out of order;
+ * tampering, a wrong length, another user, a replay, a ticket 64 or
+ * more behind the newest, and one from before a new secret are refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,11 +39,23 @@ static void test_tickets(void **state)
 	/* once only */
 	assert_false(ticket_verify("alice", t1, sizeof(t1)));
 
+	/* out of order is fine, twice is not */
 	assert_true(ticket_issue("bob", t1));
 	assert_true(ticket_issue("carol", t2));
 	assert_true(ticket_verify("carol", t2, sizeof(t2)));
-	/* counters only go up: the older one is spent */
+	assert_true(ticket_verify("bob", t1, sizeof(t1)));
 	assert_false(ticket_verify("bob", t1, sizeof(t1)));
+	assert_false(ticket_verify("carol", t2, sizeof(t2)));
+
+	/* a ticket 64 or more behind the newest one accepted is refused */
+	uint8_t old[TICKET_LEN], old2[TICKET_LEN];
+	assert_true(ticket_issue("erin", old));
+	assert_true(ticket_issue("erin", old2));
+	for (int i = 0; i < 63; i++)
+		assert_true(ticket_issue("frank", t1));
+	assert_true(ticket_verify("frank", t1, sizeof(t1)));
+	assert_true(ticket_verify("erin", old2, sizeof(old2))); /* 63 behind */
+	assert_false(ticket_verify("erin", old, sizeof(old)));  /* 64 behind */
 
 	assert_true(ticket_issue("dave", t1));
 	ticket_key_new();
