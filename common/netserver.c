@@ -7,6 +7,8 @@
 #include "config.h"
 #include "log.h"
 
+#include <errno.h>
+#include <event2/buffer.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,60 @@ int listener_bind(const struct listen_spec *l)
 	if (listen(fd, 512) < 0)
 		fatal("listen %s", l->text);
 	return fd;
+}
+
+void listener_accept_all(int lfd, void (*on_client)(void *arg, int fd,
+    const struct sockaddr_storage *peer), void *arg)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		on_client(arg, fd, &ss);
+	}
+}
+
+enum line_take evbuffer_take_line(struct evbuffer *in, size_t max_content, char *line,
+    size_t *len, bool *skip)
+{
+	for (;;) {
+		struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
+		if (eol.pos < 0) {
+			size_t have = evbuffer_get_length(in);
+			/* room for the content and a CR still waiting for its LF */
+			if (have <= max_content + 1)
+				return LINE_NONE;
+			evbuffer_drain(in, have);
+			bool first = !*skip;
+			*skip = true;
+			return first ? LINE_TOO_LONG : LINE_NONE;
+		}
+		size_t n = (size_t)eol.pos; /* bytes before the LF */
+		if (*skip || n > max_content + 1) {
+			bool first = !*skip;
+			evbuffer_drain(in, n + 1);
+			*skip = false;
+			if (first)
+				return LINE_TOO_LONG;
+			continue;
+		}
+		evbuffer_remove(in, line, n + 1);
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n > max_content) {
+			explicit_bzero(line, n + 1);
+			return LINE_TOO_LONG;
+		}
+		line[n] = '\0';
+		*len = n;
+		return LINE_READY;
+	}
 }
 
 bool sockaddr_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)

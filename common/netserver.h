@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct evbuffer;
 struct listen_spec;
 
 /* Binds and listens (non-blocking, close-on-exec); exits on failure. */
@@ -23,6 +24,21 @@ bool sockaddr_same_ip(const struct sockaddr_storage *a, const struct sockaddr_st
 void sockaddr_ip_text(const struct sockaddr_storage *ss, char out[INET6_ADDRSTRLEN]);
 /* 127.0.0.0/8, ::1 and IPv4-mapped 127/8. */
 bool sockaddr_is_loopback(const struct sockaddr_storage *ss);
+
+/* Accepts up to 64 pending clients on a non-blocking listener and hands
+ * each (non-blocking, close-on-exec) to on_client. */
+void listener_accept_all(int lfd, void (*on_client)(void *arg, int fd,
+    const struct sockaddr_storage *peer), void *arg);
+
+enum line_take { LINE_READY, LINE_NONE, LINE_TOO_LONG };
+/* Takes the next command line out of in: its content, without LF and
+ * one CR before it, into line (room for max_content + 2 bytes; NUL-
+ * terminated). A line with more than max_content bytes is drained, also
+ * when its end has not arrived yet, and reported as LINE_TOO_LONG once;
+ * *skip carries "inside an overlong line" between calls. LINE_NONE: no
+ * whole line yet. */
+enum line_take evbuffer_take_line(struct evbuffer *in, size_t max_content, char *line,
+    size_t *len, bool *skip);
 
 #define SLOT_NONE UINT32_MAX
 

@@ -256,36 +256,12 @@ static void conn_process(struct conn *c)
 			reply_close(c, "-ERR Too many errors, closing connection");
 			return;
 		}
-		struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
-		if (eol.pos < 0) {
-			size_t have = evbuffer_get_length(in);
-			if (have > POP3_LINE_MAX) {
-				evbuffer_drain(in, have);
-				if (!c->skip_line) {
-					reply(c, "-ERR Line too long");
-					c->errors++;
-				}
-				c->skip_line = true;
-			}
+		char line[POP3_LINE_MAX + 2];
+		size_t len;
+		enum line_take lt = evbuffer_take_line(in, POP3_LINE_MAX, line, &len, &c->skip_line);
+		if (lt == LINE_NONE)
 			return;
-		}
-		size_t len = (size_t)eol.pos + 1;
-		if (c->skip_line || len > POP3_LINE_MAX + 2) {
-			evbuffer_drain(in, len);
-			if (!c->skip_line) {
-				reply(c, "-ERR Line too long");
-				c->errors++;
-			}
-			c->skip_line = false;
-			continue;
-		}
-		char line[POP3_LINE_MAX + 3];
-		evbuffer_remove(in, line, len);
-		len--;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		line[len] = '\0';
-		if (len > POP3_LINE_MAX) {
+		if (lt == LINE_TOO_LONG) {
 			reply(c, "-ERR Line too long");
 			c->errors++;
 			continue;
@@ -468,8 +444,6 @@ static void conn_accept(struct login *l, int fd, const struct sockaddr_storage *
 	if (c->slot == SLOT_NONE || c->bev == NULL || c->ev_delay == NULL) {
 		if (c->bev == NULL)
 			close(fd);
-		if (c->slot == SLOT_NONE)
-			c->slot = UINT32_MAX - 1; /* nothing to release */
 		conn_free(c);
 		return;
 	}
@@ -483,22 +457,15 @@ static void conn_accept(struct login *l, int fd, const struct sockaddr_storage *
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+static void on_client(void *arg, int fd, const struct sockaddr_storage *peer)
+{
+	conn_accept(arg, fd, peer);
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	(void)what;
-	struct login *l = arg;
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("accept");
-			return;
-		}
-		conn_accept(l, fd, &ss);
-	}
+	listener_accept_all(lfd, on_client, arg);
 }
 
 /* ---- channels: auth helper and monitor ---- */

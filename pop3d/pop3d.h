@@ -10,6 +10,7 @@
 #define POSTERN_POP3D_H
 
 #include "config.h"
+#include "tables.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@ int login_main(int ctl, void *arg);
 /* session.c: runs as root until it has chrooted into the Maildir */
 struct session_args {
 	const struct config *conf;
-	char user[65];
+	char user[USERNAME_MAX + 1];
 	char ip[64];
 	const uint8_t *pipelined; /* commands the client sent behind PASS */
 	size_t npipelined;

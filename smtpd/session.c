@@ -659,35 +659,17 @@ static void session_process(struct session *s)
 			bufferevent_disable(s->bev, EV_READ); /* resumed in on_write */
 			return;
 		}
-		struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
-		if (eol.pos < 0) {
-			size_t have = evbuffer_get_length(in);
-			if (have >= SMTP_LINE_MAX) {
-				evbuffer_drain(in, have);
-				if (!s->skip_line) {
-					reply(s, "500 5.5.2 Error: line too long");
-					s->errors++;
-				}
-				s->skip_line = true;
-			}
+		/* SMTP_LINE_MAX counts the CRLF */
+		char line[SMTP_LINE_MAX];
+		size_t len;
+		enum line_take lt = evbuffer_take_line(in, SMTP_LINE_MAX - 2, line, &len, &s->skip_line);
+		if (lt == LINE_NONE)
 			return;
-		}
-		size_t len = (size_t)eol.pos + 1;
-		if (s->skip_line || len > SMTP_LINE_MAX) {
-			evbuffer_drain(in, len);
-			if (!s->skip_line) {
-				reply(s, "500 5.5.2 Error: line too long");
-				s->errors++;
-			}
-			s->skip_line = false;
+		if (lt == LINE_TOO_LONG) {
+			reply(s, "500 5.5.2 Error: line too long");
+			s->errors++;
 			continue;
 		}
-		char line[SMTP_LINE_MAX + 1];
-		evbuffer_remove(in, line, len);
-		len--; /* the LF */
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		line[len] = '\0';
 		cmd_dispatch(s, line, len);
 	}
 }
@@ -781,12 +763,10 @@ static void refuse(int fd, const char *text)
 	close(fd);
 }
 
-void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer,
-    socklen_t plen)
+void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer)
 {
 	const struct config *conf = sd->conf;
 	char addr[INET6_ADDRSTRLEN];
-	(void)plen;
 	sockaddr_ip_text(peer, addr);
 	if (sd->sessions.used >= conf->max_sessions) {
 		log_info("[%s]: refused: %u sessions already", addr, sd->sessions.used);

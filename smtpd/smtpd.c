@@ -167,22 +167,15 @@ static void on_ctl_close(struct ipc_chan *ch, void *arg)
 
 /* ---- listeners ---- */
 
+static void on_client(void *arg, int fd, const struct sockaddr_storage *peer)
+{
+	session_accept(arg, fd, peer);
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	(void)what;
-	struct smtpd *s = arg;
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("accept");
-			return;
-		}
-		session_accept(s, fd, &ss, sl);
-	}
+	listener_accept_all(lfd, on_client, arg);
 }
 
 static void stop_listening(struct smtpd *s)

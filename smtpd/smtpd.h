@@ -37,8 +37,7 @@ void smtpd_queue_connect(struct smtpd *sd);
 uint32_t smtpd_count_ip(struct smtpd *sd, const struct sockaddr_storage *ss);
 
 /* session.c */
-void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer,
-    socklen_t plen);
+void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer);
 void session_on_queue(struct session *s, uint16_t type, const uint8_t *p,
     size_t len, int fd);
 void session_on_auth(struct session *s, uint16_t type, const uint8_t *p, size_t len);
