@@ -253,14 +253,14 @@ def postern(make_postern):
     return make_postern()
 
 
-class SmtpClient:
-    """A raw SMTP client for tests that need exact bytes on the wire."""
+class LineClient:
+    """A raw client for tests that need exact bytes on the wire, from an
+    optional loopback source address."""
 
-    def __init__(self, port, greeting=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    def __init__(self, port, source=None):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=20,
+                                          source_address=(source, 0) if source else None)
         self.buf = b""
-        if greeting:
-            self.greeting = self.reply()
 
     def send(self, data):
         self.s.sendall(data)
@@ -273,6 +273,35 @@ class SmtpClient:
             self.buf += chunk
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line.decode("utf-8", "replace")
+
+    def closed(self, timeout=5):
+        """True once the server closes; what it sent before stays in buf."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+class SmtpClient(LineClient):
+    """SMTP over LineClient."""
+
+    def __init__(self, port, greeting=True):
+        super().__init__(port)
+        if greeting:
+            self.greeting = self.reply()
+
+    def closed(self, timeout=5):
+        """Closed, with nothing more sent before the close."""
+        before = len(self.buf)
+        return super().closed(timeout) and len(self.buf) == before
 
     def reply(self):
         """One (multi-line) reply: returns (code, text of last line, all lines)."""
@@ -287,16 +316,6 @@ class SmtpClient:
     def cmd(self, text):
         self.send(text.encode() + b"\r\n")
         return self.reply()
-
-    def closed(self, timeout=5):
-        self.s.settimeout(timeout)
-        try:
-            return self.s.recv(1) == b""
-        except (ConnectionResetError, socket.timeout):
-            return False
-
-    def close(self):
-        self.s.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import LineClient, wait_for
 
 # every test has its own client address, so the failed-login delays
 # one test earns (they are per address) do not slow another down
@@ -44,26 +44,12 @@ def login(p, user="alice", password="wonderland", source=None):
     return c
 
 
-class Raw:
-    """Exact bytes on the wire."""
+class Raw(LineClient):
+    """POP3 with exact bytes on the wire."""
 
     def __init__(self, port, source=None):
-        self.s = socket.create_connection(("127.0.0.1", port), 20,
-                                          source_address=(source or client_ip(), 0))
-        self.buf = b""
+        super().__init__(port, source or client_ip())
         self.greeting = self.line()
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed; have %r" % self.buf)
-            self.buf += chunk
-        ln, self.buf = self.buf.split(b"\r\n", 1)
-        return ln.decode("utf-8", "replace")
 
     def cmd(self, text):
         self.send(text.encode() + b"\r\n")
@@ -78,18 +64,7 @@ class Raw:
             lines.append(ln)
 
     def closed(self, timeout=10):
-        self.s.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.s.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (ConnectionResetError, socket.timeout):
-            return False
-
-    def close(self):
-        self.s.close()
+        return super().closed(timeout)
 
 
 def send(p, body, to="alice@example.test", eightbit=False):

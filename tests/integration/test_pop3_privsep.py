@@ -13,7 +13,7 @@ import pytest
 
 from conftest import IS_ROOT, wait_for
 from test_pop3 import Raw, login, send, wait_delivered
-from test_privsep import as_process, ids, try_open
+from test_privsep import as_process, check_identity, ids, try_open
 
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="needs root")
 
@@ -21,17 +21,6 @@ pytestmark = pytest.mark.skipif(not IS_ROOT, reason="needs root")
 @pytest.fixture
 def pop(make_postern):
     return make_postern(pop3=True)
-
-
-def check_identity(pid, user, root):
-    pw = pwd.getpwnam(user)
-    st = ids(pid)
-    assert st["Uid"] == [str(pw.pw_uid)] * 4
-    assert st["Gid"] == [str(pw.pw_gid)] * 4
-    assert st["Groups"] == [str(pw.pw_gid)]
-    assert st["NoNewPrivs"] == ["1"]
-    assert int(st["CapEff"][0], 16) == 0
-    assert os.readlink(f"/proc/{pid}/root") == os.path.realpath(root)
 
 
 def test_login_process_identity_and_empty_root(pop):

@@ -29,10 +29,9 @@ ROLES = [
 ]
 
 
-@pytest.mark.parametrize("daemon,role,user,rootdir", ROLES)
-def test_process_identity_and_root(postern, daemon, role, user, rootdir):
-    pid = postern.child(daemon, role)
-    assert pid, f"no {role} process"
+def check_identity(pid, user, root):
+    """pid runs as user (all ids, one group), with no capabilities, no
+    way to gain privileges, and root as its root directory."""
     pw = pwd.getpwnam(user)
     st = ids(pid)
     assert st["Uid"] == [str(pw.pw_uid)] * 4
@@ -40,7 +39,14 @@ def test_process_identity_and_root(postern, daemon, role, user, rootdir):
     assert st["Groups"] == [str(pw.pw_gid)]
     assert st["NoNewPrivs"] == ["1"]
     assert int(st["CapEff"][0], 16) == 0
-    assert os.readlink(f"/proc/{pid}/root") == os.path.realpath(getattr(postern, rootdir))
+    assert os.readlink(f"/proc/{pid}/root") == os.path.realpath(root)
+
+
+@pytest.mark.parametrize("daemon,role,user,rootdir", ROLES)
+def test_process_identity_and_root(postern, daemon, role, user, rootdir):
+    pid = postern.child(daemon, role)
+    assert pid, f"no {role} process"
+    check_identity(pid, user, getattr(postern, rootdir))
 
 
 def test_monitors_are_root_and_unchrooted(postern):
