@@ -56,6 +56,16 @@ def children_of(ppid):
     return out
 
 
+def greets(port, prefix):
+    """True when a server on the loopback port answers with prefix."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.settimeout(5)
+            return s.recv(100).startswith(prefix)
+    except OSError:
+        return False
+
+
 def cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -136,26 +146,11 @@ retry_max 2s
 
     def start_pop3d(self):
         self.start("pop3d")
-
-        def ok():
-            try:
-                with socket.create_connection(("127.0.0.1", self.pop3_port), timeout=2) as s:
-                    s.settimeout(5)
-                    return s.recv(100).startswith(b"+OK")
-            except OSError:
-                return False
-        wait_for(ok, what="pop3d greeting")
+        wait_for(lambda: greets(self.pop3_port, b"+OK"), what="pop3d greeting")
         wait_for(lambda: self.child("pop3d", "auth helper"), what="pop3d auth helper")
 
     def wait_ready(self):
-        def ok():
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                    s.settimeout(5)
-                    return s.recv(100).startswith(b"220")
-            except OSError:
-                return False
-        wait_for(ok, what="smtpd greeting")
+        wait_for(lambda: greets(self.port, b"220"), what="smtpd greeting")
         wait_for(lambda: "connected to queued" in self.log("smtpd") or
                  self.log("smtpd").count("connecting to queued") == 0,
                  what="smtpd connected to queued")
