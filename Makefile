@@ -10,14 +10,14 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 SAN     ?=
 
-PKGS     = libbsd libevent libcrypt lmdb libcrypto
+PKGS     = libbsd libevent libevent_openssl libcrypt lmdb libssl libcrypto
 CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued -Ipop3d \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -fstack-protector-strong -fPIE $(SAN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now $(SAN)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbsd -levent -lcrypt -llmdb -lcrypto)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbsd -levent -levent_openssl -lcrypt -llmdb -lssl -lcrypto)
 
 ifneq ($(SAN),)
 CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS))
@@ -26,8 +26,8 @@ endif
 COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/config.c common/tables.c common/privsep.c \
              common/monitor.c common/auth.c common/netserver.c \
-             common/ticket.c common/maildir.c
-SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c
+             common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c
+SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c
 POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/pop3_parse.c
 CTL_SRC    = ctl/posternctl.c
@@ -54,7 +54,7 @@ $(BUILD)/posternctl: $(call obj,$(CTL_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # unit tests link the parsers they test and everything in common/
-LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c pop3d/pop3_parse.c)
+LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c pop3d/pop3_parse.c)
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -81,7 +81,7 @@ run:
 	sh etc/demo-run.sh $(CURDIR)/$(BUILD) $(CURDIR)/demo
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c queued/qrecord.c pop3d/pop3_parse.c
+FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c pop3d/pop3_parse.c
 fuzz-build:
 	@mkdir -p build-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -45,6 +45,9 @@ void config_defaults(struct config *c)
 	c->auth_failure_delay_ms = 1000;
 	c->pop3_command_limit = 1000;
 	c->log_stderr = false;
+	c->auth_loopback_plaintext = true;
+	c->auth_failure_limit = 20;
+	c->submission_hide_client = true;
 }
 
 bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
@@ -150,6 +153,35 @@ bool config_is_relay_client(const struct config *c, const struct sockaddr *sa)
 	return false;
 }
 
+bool listen_is_smtp(const char *proto)
+{
+	return strcmp(proto, "smtp") == 0 || strcmp(proto, "submission") == 0 ||
+	    strcmp(proto, "submissions") == 0;
+}
+
+bool listen_is_implicit_tls(const char *proto)
+{
+	return strcmp(proto, "submissions") == 0 || strcmp(proto, "pop3s") == 0;
+}
+
+bool config_sender_granted(const struct config *c, const char *user, const char *local,
+    const char *domain)
+{
+	for (size_t i = 0; i < c->ngrants; i++) {
+		const struct sender_grant *g = &c->grants[i];
+		if (strcmp(g->user, user) != 0)
+			continue;
+		const char *at = strrchr(g->pattern, '@');
+		if (strcasecmp(at + 1, domain) != 0)
+			continue;
+		/* "@domain" grants every address there */
+		if (at == g->pattern || (strlen(local) == (size_t)(at - g->pattern) &&
+		    strncasecmp(g->pattern, local, (size_t)(at - g->pattern)) == 0))
+			return true;
+	}
+	return false;
+}
+
 size_t config_count_listen(const struct config *c, const char *proto)
 {
 	size_t n = 0;
@@ -187,7 +219,7 @@ static int perr(struct parse_ctx *p, const char *fmt, ...)
 	return -1;
 }
 
-enum vkind { V_STR, V_PATH, V_FNAME, V_SIZE, V_DUR, V_COUNT };
+enum vkind { V_STR, V_PATH, V_FNAME, V_SIZE, V_DUR, V_COUNT, V_BOOL };
 struct keydef {
 	const char *name;
 	enum vkind kind;
@@ -217,6 +249,11 @@ static const struct keydef keys[] = {
 	{ "timeout_pop3", V_DUR, OFF(timeout_pop3_ms), 0, 1000, 24 * 3600 * 1000 },
 	{ "auth_failure_delay", V_DUR, OFF(auth_failure_delay_ms), 0, 0, 60 * 1000 },
 	{ "pop3_command_limit", V_COUNT, OFF(pop3_command_limit), 0, 10, 1000000 },
+	{ "tls_certificate", V_PATH, OFF(tls_certificate), PATH_MAX, 0, 0 },
+	{ "tls_key", V_PATH, OFF(tls_key), PATH_MAX, 0, 0 },
+	{ "auth_loopback_plaintext", V_BOOL, OFF(auth_loopback_plaintext), 0, 0, 0 },
+	{ "auth_failure_limit", V_COUNT, OFF(auth_failure_limit), 0, 0, 1000000 },
+	{ "submission_hide_client", V_BOOL, OFF(submission_hide_client), 0, 0, 0 },
 };
 
 static bool valid_hostname(const char *s)
@@ -274,6 +311,17 @@ static int set_scalar(struct parse_ctx *p, struct config *c, const struct keydef
 		if (!parse_duration_ms(v, k->max, &n) || n < k->min)
 			return perr(p, "%s: '%s' is not a duration in range (units ms, s, m, h, d)", k->name, v);
 		break;
+	case V_BOOL: {
+		bool b;
+		if (strcmp(v, "yes") == 0)
+			b = true;
+		else if (strcmp(v, "no") == 0)
+			b = false;
+		else
+			return perr(p, "%s: expected 'yes' or 'no'", k->name);
+		memcpy(base, &b, sizeof(b));
+		return 0;
+	}
 	case V_COUNT:
 		if (!parse_uint(v, k->min, k->max, &n))
 			return perr(p, "%s: '%s' is not a number from %llu to %llu", k->name, v,
@@ -309,8 +357,10 @@ static int parse_line(struct parse_ctx *p, struct config *c, char **argv, size_t
 	if (strcmp(key, "listen") == 0) {
 		if (argc != 3)
 			return perr(p, "listen: expected 'listen SERVICE ADDRESS:PORT'");
-		if (strcmp(argv[1], "smtp") != 0 && strcmp(argv[1], "pop3") != 0)
-			return perr(p, "listen: unknown service '%s' (known: smtp, pop3)", argv[1]);
+		if (!listen_is_smtp(argv[1]) && strcmp(argv[1], "pop3") != 0 &&
+		    strcmp(argv[1], "pop3s") != 0)
+			return perr(p, "listen: unknown service '%s' (known: smtp, submission, "
+			    "submissions, pop3, pop3s)", argv[1]);
 		if (c->nlisten >= CONFIG_MAX_LISTEN)
 			return perr(p, "listen: too many listeners (at most %d)", CONFIG_MAX_LISTEN);
 		struct listen_spec *l = &c->listen[c->nlisten];
@@ -323,6 +373,25 @@ static int parse_line(struct parse_ctx *p, struct config *c, char **argv, size_t
 			    memcmp(&c->listen[i].addr, &l->addr, l->addrlen) == 0)
 				return perr(p, "listen: %s already used on an earlier line", argv[2]);
 		c->nlisten++;
+		return 0;
+	}
+	if (strcmp(key, "sender_grant") == 0) {
+		if (argc != 3)
+			return perr(p, "sender_grant: expected 'sender_grant USER ADDRESS' or 'sender_grant USER @DOMAIN'");
+		if (c->ngrants >= CONFIG_MAX_GRANTS)
+			return perr(p, "sender_grant: too many grants (at most %d)", CONFIG_MAX_GRANTS);
+		struct sender_grant *g = &c->grants[c->ngrants];
+		const char *at = strrchr(argv[2], '@');
+		if (!valid_username(argv[1], strlen(argv[1])) || strlen(argv[1]) >= sizeof(g->user))
+			return perr(p, "sender_grant: '%s' is not a user name", argv[1]);
+		if (at == NULL || !valid_hostname(at + 1) || strlen(argv[2]) >= sizeof(g->pattern) ||
+		    memchr(argv[2], '<', strlen(argv[2])) || memchr(argv[2], '>', strlen(argv[2])))
+			return perr(p, "sender_grant: '%s' is not an address or @domain", argv[2]);
+		strlcpy(g->user, argv[1], sizeof(g->user));
+		strlcpy(g->pattern, argv[2], sizeof(g->pattern));
+		for (char *q = g->pattern; *q; q++)
+			*q = (char)(*q >= 'A' && *q <= 'Z' ? *q | 0x20 : *q);
+		c->ngrants++;
 		return 0;
 	}
 	if (strcmp(key, "relay_networks") == 0) {
@@ -411,9 +480,22 @@ int config_parse(const char *text, size_t len, const char *fname,
 		snprintf(err, errlen, "%s: no 'domain' given: postern needs at least one local domain", fname);
 		return -1;
 	}
-	if (config_count_listen(c, "smtp") == 0) {
-		snprintf(err, errlen, "%s: no 'listen smtp' given", fname);
+	size_t nsmtp = config_count_listen(c, "smtp") + config_count_listen(c, "submission") +
+	    config_count_listen(c, "submissions");
+	if (nsmtp == 0) {
+		snprintf(err, errlen, "%s: no 'listen smtp' (or submission, submissions) given", fname);
 		return -1;
+	}
+	if ((c->tls_certificate[0] == '\0') != (c->tls_key[0] == '\0')) {
+		snprintf(err, errlen, "%s: tls_certificate and tls_key go together: give both or neither", fname);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nlisten; i++) {
+		if (listen_is_implicit_tls(c->listen[i].proto) && c->tls_certificate[0] == '\0') {
+			snprintf(err, errlen, "%s: 'listen %s %s' needs tls_certificate and tls_key",
+			    fname, c->listen[i].proto, c->listen[i].text);
+			return -1;
+		}
 	}
 	if (c->retry_min_ms > c->retry_max_ms) {
 		snprintf(err, errlen, "%s: retry_min is larger than retry_max", fname);

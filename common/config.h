@@ -17,12 +17,20 @@
 #define CONFIG_MAX_NETS 64
 #define CONFIG_MAX_LINE 1024
 #define CONFIG_MAX_FILE (1024 * 1024)
+#define CONFIG_MAX_GRANTS 256
 
 struct listen_spec {
-	char proto[16];                /* "smtp" or "pop3" */
+	char proto[16];                /* smtp, submission, submissions, pop3, pop3s */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char text[80];                 /* as written, for logs */
+};
+
+/* "sender_grant USER ADDRESS|@DOMAIN": USER may submit mail with that
+ * envelope sender (on top of their own addresses and aliases). */
+struct sender_grant {
+	char user[65];
+	char pattern[256];             /* lowercased; "@domain" or "local@domain" */
 };
 
 struct netmask {
@@ -60,6 +68,13 @@ struct config {
 	uint64_t auth_failure_delay_ms; /* first delay after a failed login, doubling per IP */
 	uint64_t pop3_command_limit;    /* commands in a row without RETR/TOP */
 	bool log_stderr;
+	char tls_certificate[PATH_MAX]; /* "" when TLS is not configured */
+	char tls_key[PATH_MAX];
+	bool auth_loopback_plaintext;   /* passwords without TLS from loopback clients */
+	uint64_t auth_failure_limit;    /* failed logins per address before refusing at once */
+	bool submission_hide_client;    /* Received: on submission names no client address */
+	struct sender_grant grants[CONFIG_MAX_GRANTS];
+	size_t ngrants;
 };
 
 void config_defaults(struct config *c);
@@ -71,6 +86,14 @@ int config_parse(const char *text, size_t len, const char *fname,
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
 
 bool config_is_local_domain(const struct config *c, const char *domain);
+/* Whether the listener kind speaks SMTP (smtp, submission, submissions)
+ * or starts with TLS (submissions, pop3s). */
+bool listen_is_smtp(const char *proto);
+bool listen_is_implicit_tls(const char *proto);
+/* Whether conf grants user the sender address local@domain (beyond
+ * their own addresses; see sender_grant). */
+bool config_sender_granted(const struct config *c, const char *user, const char *local,
+    const char *domain);
 /* How many "listen PROTO ..." lines there are. */
 size_t config_count_listen(const struct config *c, const char *proto);
 /* True if the address is inside one of relay_nets. */

@@ -7,6 +7,7 @@
  * start with a clean signal state.
  */
 #include "monitor.h"
+#include "tls.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
@@ -138,6 +139,21 @@ int monitor_run(const struct monitor_spec *spec)
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		fatal("signalfd");
+	bool tls = spec->tls_conf && spec->tls_conf->tls_certificate[0];
+	if (tls) {
+		/* fail at start, with the reason, rather than at the first client */
+		struct tls_creds c;
+		char err[512];
+		tls_init();
+		if (tls_creds_load(spec->tls_conf->tls_certificate, spec->tls_conf->tls_key, &c,
+		    err, sizeof(err)) < 0)
+			fatalx("TLS: %s", err);
+		SSL_CTX *ctx = tls_server_ctx(c.cert, c.cert_len, c.key, c.key_len, err, sizeof(err));
+		tls_creds_free(&c);
+		if (ctx == NULL)
+			fatalx("TLS: %s: %s", spec->tls_conf->tls_certificate, err);
+		SSL_CTX_free(ctx);
+	}
 	m.worker = proc_spawn(spec->worker_title, spec->worker_main, spec->worker_arg,
 	    &m.worker_ctl, spec->worker_keep_fds, spec->worker_nkeep);
 	if (m.worker < 0)
@@ -148,6 +164,8 @@ int monitor_run(const struct monitor_spec *spec)
 	bool ctl_open = spec->on_worker_msg != NULL;
 	for (size_t i = 0; i < spec->worker_nkeep; i++)
 		close(spec->worker_keep_fds[i]);
+	if (tls && !tls_send_creds(m.worker_ctl, spec->tls_conf))
+		fatalx("TLS: cannot start");
 	spawn_helper(&m);
 
 	time_t stop_deadline = 0;
@@ -168,6 +186,10 @@ int monitor_run(const struct monitor_spec *spec)
 				log_info("signal %d: stopping", sig);
 			stop_all(&m, SIGTERM);
 		} else if (sig == SIGHUP) {
+			if (tls && m.worker > 0)
+				log_info("SIGHUP: reloading %s", spec->tls_conf->tls_certificate);
+			if (tls && m.worker > 0 && !m.stopping)
+				tls_send_creds(m.worker_ctl, spec->tls_conf);
 			if (m.worker > 0)
 				kill(m.worker, SIGHUP);
 		}

@@ -31,6 +31,9 @@ struct monitor_spec {
 	/* Optional: a child neither worker nor helper exited (a session). */
 	void (*on_child_exit)(int ctl, pid_t pid, int status, void *arg);
 	void *hook_arg;
+	/* smtpd, pop3d: when it names a certificate, the worker gets it as a
+	 * P_TLS frame at start and again on every SIGHUP. */
+	const struct config *tls_conf;
 };
 
 /* A daemon's root start-up: options (-f config, -d log to stderr, -F

@@ -41,6 +41,8 @@ enum msg_type {
 	P_SESSION_OK,      /* (): the session owns the client now */
 	P_SESSION_FAIL,    /* (str reason): tell the client, the login keeps it */
 	P_SESSION_END,     /* (): that session has ended (per-IP accounting) */
+	/* monitor -> worker (smtpd, pop3d login), at start and on SIGHUP */
+	P_TLS,             /* (str certificate chain PEM, str private key PEM) */
 };
 
 enum delivery_status {

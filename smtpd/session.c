@@ -3,14 +3,20 @@
  * (postern-smtpd, chrooted to the spool root). Reads commands from the
  * network, asks the auth helper whether recipients exist, gets a queue
  * file from queued, streams DATA into it through the data filter and
- * answers 250 only after queued says the message is durable.
+ * answers 250 only after queued says the message is durable. Also
+ * STARTTLS (RFC 3207), AUTH PLAIN/LOGIN (RFC 4954) checked by the auth
+ * helper, and the submission rules (RFC 6409) on ports 587 and 465.
  */
 #include "smtpd.h"
+#include "authfail.h"
 #include "data_filter.h"
+#include "hdr_scan.h"
 #include "log.h"
 #include "proto.h"
+#include "sasl.h"
 #include "smtp_parse.h"
 #include "tables.h"
+#include "tls.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -34,7 +40,10 @@
 enum sstate {
 	S_GREETING,    /* greeting delay: the client must not speak yet */
 	S_CMD,
-	S_WAIT_AUTH,   /* RCPT lookup in the auth helper */
+	S_WAIT_AUTH,   /* the auth helper: RCPT lookup, password, sender check */
+	S_AUTH_INPUT,  /* AUTH: waiting for the client's next SASL response */
+	S_AUTH_DELAY,  /* AUTH failed: the answer waits out the delay */
+	S_STARTTLS,    /* the 220 to STARTTLS is being flushed */
 	S_WAIT_NEW,    /* waiting for a queue file */
 	S_DATA,
 	S_WAIT_COMMIT, /* waiting for queued to make the message durable */
@@ -48,14 +57,30 @@ struct rcpt {
 	char (*mb)[USERNAME_MAX + 1];
 };
 
+enum auth_wait { W_RCPT, W_PASSWORD, W_SENDER };
+enum auth_step { AS_PLAIN, AS_LOGIN_USER, AS_LOGIN_PASS };
+
 struct session {
 	struct smtpd *sd;
+	enum listen_kind kind;
 	uint32_t slot, reqid;
 	struct bufferevent *bev;
 	struct sockaddr_storage peer;
 	char peer_text[INET6_ADDRSTRLEN + 2];
 	enum sstate state;
 	bool esmtp, helo_done, relay_client;
+	bool loopback;
+	bool tls;                     /* the connection is under TLS */
+	char tls_info[128];           /* version and cipher, for Received: */
+	bool authed;
+	char auth_user[USERNAME_MAX + 1]; /* canonical, once authed */
+	enum auth_wait waiting;       /* what S_WAIT_AUTH waits for */
+	enum auth_step auth_step;
+	char auth_login[SASL_USER_MAX + 1]; /* the name being tried */
+	struct event *ev_delay;
+	struct hdr_scan hs;           /* submission: Date/Message-ID present? */
+	bool scanning;                /* the header section has not ended yet */
+	size_t scan_pos;              /* wbuf offset the scanner has reached */
 	char helo[256];
 	bool has_mail;
 	struct mail_params mail;
@@ -79,6 +104,7 @@ struct session {
 
 static void session_process(struct session *s);
 static void session_free(struct session *s);
+static void scan_headers(struct session *s, bool at_end);
 
 const struct sockaddr_storage *session_peer(const struct session *s) { return &s->peer; }
 
@@ -87,6 +113,17 @@ bool session_waiting_on(const struct session *s, bool queue)
 	if (queue)
 		return s->state == S_WAIT_NEW || s->state == S_WAIT_COMMIT || s->state == S_DATA;
 	return s->state == S_WAIT_AUTH;
+}
+
+static bool is_submission(const struct session *s)
+{
+	return s->kind != LK_SMTP;
+}
+
+/* Passwords only under TLS, or from loopback when the config allows. */
+static bool auth_allowed_here(const struct session *s)
+{
+	return s->tls || (s->loopback && s->sd->conf->auth_loopback_plaintext);
 }
 
 static void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -175,6 +212,10 @@ static void cmd_helo(struct session *s, const struct smtp_cmd *c, bool esmtp)
 	reply(s, "250-SIZE %llu", (unsigned long long)conf->max_message_size);
 	reply(s, "250-8BITMIME");
 	reply(s, "250-ENHANCEDSTATUSCODES");
+	if (!s->tls && s->sd->tls)
+		reply(s, "250-STARTTLS");
+	if (is_submission(s) && !s->authed && auth_allowed_here(s))
+		reply(s, "250-AUTH PLAIN LOGIN");
 	reply(s, "250 SMTPUTF8");
 }
 
@@ -190,6 +231,50 @@ static void addr_error_reply(struct session *s, enum addr_err e, bool sender)
 		    sender ? "sender" : "recipient", addr_strerror(e));
 }
 
+static void accept_sender(struct session *s)
+{
+	s->has_mail = true;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static void refuse_sender(struct session *s)
+{
+	log_info("[%s]: %s may not send as <%s>", s->peer_text, s->auth_user, s->sender);
+	reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
+	    s->sender, s->auth_user);
+	s->errors++;
+}
+
+/* Submission (RFC 6409 6.1): a user sends as their own addresses, the
+ * aliases that lead to them, and what sender_grant gives them. The null
+ * sender is allowed (auto-replies). Local addresses go to the auth
+ * helper; its answer arrives in session_on_auth. */
+static void check_sender(struct session *s)
+{
+	const struct mailaddr *a = &s->mail.addr;
+	const struct config *conf = s->sd->conf;
+	if (a->null || config_sender_granted(conf, s->auth_user, a->local, a->domain)) {
+		accept_sender(s);
+		return;
+	}
+	if (a->domain[0] == '\0' || !config_is_local_domain(conf, a->domain)) {
+		refuse_sender(s);
+		return;
+	}
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_cstr(&b, a->local);
+	if (s->sd->auth == NULL || ipc_chan_sendb(s->sd->auth, A_LOOKUP, s->reqid, &b, -1) < 0) {
+		ipcb_free(&b);
+		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", s->sender);
+		return;
+	}
+	ipcb_free(&b);
+	s->waiting = W_SENDER;
+	s->state = S_WAIT_AUTH;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
 static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 {
 	enum addr_err aerr;
@@ -199,6 +284,12 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 	}
 	if (s->has_mail) {
 		reply(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (is_submission(s) && !s->authed) {
+		reply(s, auth_allowed_here(s) ? "530 5.7.0 Authentication required" :
+		    "530 5.7.0 Must issue a STARTTLS command first");
+		s->errors++;
 		return;
 	}
 	if (s->sd->queue == NULL) {
@@ -226,8 +317,10 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	addr_format(&s->mail.addr, s->sender, sizeof(s->sender));
-	s->has_mail = true;
-	reply(s, "250 2.1.0 Ok");
+	if (is_submission(s))
+		check_sender(s);
+	else
+		accept_sender(s);
 }
 
 static void add_rcpt(struct session *s, const char *addr, bool remote,
@@ -284,7 +377,7 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	addr_format(&a, text, sizeof(text));
 	bool local = a.domain[0] == '\0' || config_is_local_domain(conf, a.domain);
 	if (!local) {
-		if (!s->relay_client) {
+		if (!s->relay_client && !s->authed) {
 			reply(s, "554 5.7.1 <%s>: Relay access denied", text);
 			s->errors++;
 			return;
@@ -306,15 +399,58 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	}
 	ipcb_free(&b);
 	s->pending = a;
+	s->waiting = W_RCPT;
 	s->state = S_WAIT_AUTH;
 	bufferevent_disable(s->bev, EV_READ);
 }
+
+/* The auth helper's answer to a sender check: the address must lead to
+ * the authenticated user's own mailbox. */
+static void on_sender_answer(struct session *s, uint16_t type, const uint8_t *p, size_t len)
+{
+	enter_cmd(s);
+	if (type == A_LOOKUP_NONE) {
+		refuse_sender(s);
+		return;
+	}
+	if (type != A_LOOKUP_OK) {
+		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", s->sender);
+		return;
+	}
+	struct ipc_rd r;
+	char mb[USERNAME_MAX + 1];
+	bool mine = false;
+	ipcr_init(&r, p, len);
+	uint32_t n = ipcr_u32(&r);
+	for (uint32_t i = 0; i < n && i < RESOLVE_MAX && !r.err; i++) {
+		ipcr_str(&r, mb, sizeof(mb));
+		mine |= !r.err && strcmp(mb, s->auth_user) == 0;
+	}
+	if (!ipcr_done(&r))
+		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", s->sender);
+	else if (mine)
+		accept_sender(s);
+	else
+		refuse_sender(s);
+}
+
+static void on_password_answer(struct session *s, uint16_t type, const uint8_t *p, size_t len);
 
 void session_on_auth(struct session *s, uint16_t type, const uint8_t *p, size_t len)
 {
 	char text[ADDR_PATH_MAX + 1];
 	if (s->state != S_WAIT_AUTH)
 		return;
+	if (s->waiting == W_PASSWORD) {
+		on_password_answer(s, type, p, len);
+		session_process(s);
+		return;
+	}
+	if (s->waiting == W_SENDER) {
+		on_sender_answer(s, type, p, len);
+		session_process(s);
+		return;
+	}
 	addr_format(&s->pending, text, sizeof(text));
 	if (s->pending.domain[0] == '\0') /* <Postmaster>: make it a full address */
 		snprintf(text, sizeof(text), "%s@%s", s->pending.local, s->sd->conf->domains[0]);
@@ -364,6 +500,29 @@ static void cmd_data(struct session *s)
 	bufferevent_disable(s->bev, EV_READ);
 }
 
+/* RFC 5321 4.4 trace line. "with" names the protocol as RFC 3848 does
+ * (S: TLS, A: authenticated). A submission client's address and HELO
+ * name stay out unless submission_hide_client is off: they are often a
+ * home network's, and the user asked for nothing but their mail to go. */
+static size_t received_header(char *out, size_t outlen, const struct session *s, const char *date)
+{
+	const struct config *conf = s->sd->conf;
+	char with[16], from[INET6_ADDRSTRLEN + 300] = "", tls[sizeof(s->tls_info) + 32] = "";
+	snprintf(with, sizeof(with), "%s%s%s",
+	    s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+	    s->tls ? "S" : "", s->authed ? "A" : "");
+	if (!(s->authed && conf->submission_hide_client))
+		snprintf(from, sizeof(from), "from %s ([%s])\r\n\t", s->helo, s->peer_text);
+	if (s->tls || s->authed)
+		snprintf(tls, sizeof(tls), "\r\n\t(%s%s%s)", s->tls ? "using " : "",
+		    s->tls ? s->tls_info : "", s->authed ? (s->tls ? ", authenticated" : "authenticated") : "");
+	int n = snprintf(out, outlen, "Received: %sby %s (postern) with %s id %s%s%s%s%s;\r\n\t%s\r\n",
+	    from, conf->hostname, with, s->qid_text, tls,
+	    s->nrcpt == 1 ? "\r\n\tfor <" : "", s->nrcpt == 1 ? s->rcpts[0].addr : "",
+	    s->nrcpt == 1 ? ">" : "", date);
+	return n > 0 && (size_t)n < outlen ? (size_t)n : 0;
+}
+
 static void start_data(struct session *s, uint64_t qid, int fd)
 {
 	char date[64];
@@ -378,13 +537,11 @@ static void start_data(struct session *s, uint64_t qid, int fd)
 		return;
 	}
 	rfc5322_date(date, sizeof(date), time(NULL));
-	int n = snprintf((char *)s->wbuf, WBUF_SIZE,
-	    "Received: from %s ([%s])\r\n\tby %s (postern) with %s id %s%s%s%s;\r\n\t%s\r\n",
-	    s->helo, s->peer_text, conf->hostname,
-	    s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
-	    s->qid_text, s->nrcpt == 1 ? "\r\n\tfor <" : "",
-	    s->nrcpt == 1 ? s->rcpts[0].addr : "", s->nrcpt == 1 ? ">" : "", date);
-	s->wlen = n > 0 && n < WBUF_SIZE ? (size_t)n : 0;
+	s->wlen = received_header((char *)s->wbuf, WBUF_SIZE, s, date);
+	/* submission completes the message (RFC 6409 8): see add_missing_headers */
+	hdr_scan_init(&s->hs);
+	s->scan_pos = s->wlen;
+	s->scanning = s->authed;
 	s->write_err = false;
 	data_filter_init(&s->df);
 	log_info("%s: client=[%s] helo=%s from=<%s>", s->qid_text, s->peer_text, s->helo, s->sender);
@@ -472,6 +629,8 @@ static void send_commit(struct session *s)
 static void end_data(struct session *s)
 {
 	const struct config *conf = s->sd->conf;
+	if (s->scanning)
+		scan_headers(s, true);
 	flush_wbuf(s);
 	if (s->qfd >= 0) {
 		close(s->qfd); /* queued keeps its own descriptor to sync */
@@ -550,6 +709,222 @@ void session_peer_lost(struct session *s, bool queue)
 	session_on_queue(s, Q_FAIL, NULL, 0, -1);
 }
 
+/* ---- STARTTLS (RFC 3207) ---- */
+
+static void setup_bev(struct session *s);
+
+static void cmd_starttls(struct session *s)
+{
+	if (s->tls) {
+		reply(s, "554 5.5.1 Error: TLS already active");
+		s->errors++;
+		return;
+	}
+	if (s->sd->tls == NULL) {
+		reply(s, "502 5.5.1 Error: command not implemented");
+		s->errors++;
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	s->state = S_STARTTLS;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* The 220 is out: the same socket goes on under TLS, and the session
+ * forgets what the client said before (RFC 3207 4.2). */
+static void start_tls(struct session *s)
+{
+	size_t dropped = evbuffer_get_length(bufferevent_get_input(s->bev));
+	if (dropped)
+		log_info("[%s]: %zu octets sent after STARTTLS before the handshake: discarded",
+		    s->peer_text, dropped);
+	s->bev = tls_bev_starttls(s->bev, s->sd->tls);
+	if (s->bev == NULL) {
+		session_free(s);
+		return;
+	}
+	s->tls = true;
+	setup_bev(s);
+	reset_transaction(s);
+	s->helo_done = s->esmtp = false;
+	s->helo[0] = '\0';
+	s->skip_line = false;
+	bufferevent_enable(s->bev, EV_WRITE);
+	enter_cmd(s);
+}
+
+/* ---- AUTH (RFC 4954) ---- */
+
+static void auth_input(struct session *s, const char *text, size_t len);
+
+static void cmd_auth(struct session *s, const struct smtp_cmd *c)
+{
+	enum smtp_auth_mech mech;
+	const char *ir;
+	size_t irlen;
+	if (!is_submission(s)) {
+		reply(s, "503 5.5.1 Error: authentication not enabled");
+		s->errors++;
+		return;
+	}
+	if (!s->esmtp) {
+		reply(s, "503 5.5.1 Error: send EHLO first");
+		s->errors++;
+		return;
+	}
+	if (s->authed) {
+		reply(s, "503 5.5.1 Error: already authenticated");
+		s->errors++;
+		return;
+	}
+	if (s->has_mail) {
+		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		s->errors++;
+		return;
+	}
+	if (!auth_allowed_here(s)) {
+		reply(s, "538 5.7.11 Encryption required for requested authentication mechanism");
+		s->errors++;
+		return;
+	}
+	if (!smtp_parse_auth(c->arg, c->arglen, &mech, &ir, &irlen)) {
+		reply(s, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
+		s->errors++;
+		return;
+	}
+	if (mech == MECH_OTHER) {
+		reply(s, "504 5.5.4 Unrecognized authentication type");
+		s->errors++;
+		return;
+	}
+	if (authfail_blocked(s->sd->authfail, &s->peer)) {
+		log_info("[%s]: AUTH refused: too many failed logins from this address", s->peer_text);
+		reply(s, "454 4.7.0 Too many failed authentication attempts, try again later");
+		s->errors++;
+		return;
+	}
+	s->auth_login[0] = '\0';
+	s->auth_step = mech == MECH_PLAIN ? AS_PLAIN : AS_LOGIN_USER;
+	s->state = S_AUTH_INPUT;
+	if (ir != NULL)
+		auth_input(s, ir, irlen);
+	else
+		reply(s, "334 %s", mech == MECH_PLAIN ? "" : "VXNlcm5hbWU6"); /* "Username:" */
+}
+
+static void send_password(struct session *s, const char *user, const uint8_t *pass, size_t plen)
+{
+	strlcpy(s->auth_login, user, sizeof(s->auth_login));
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_cstr(&b, user);
+	ipcb_str(&b, (const char *)pass, plen);
+	int r = b.err || s->sd->auth == NULL ? -1 :
+	    ipc_chan_sendb(s->sd->auth, A_AUTH, s->reqid, &b, -1);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	ipcb_free(&b);
+	if (r < 0) {
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		enter_cmd(s);
+		return;
+	}
+	s->waiting = W_PASSWORD;
+	s->state = S_WAIT_AUTH;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* A SASL response: the initial one on the AUTH line, or a line of its own. */
+static void auth_input(struct session *s, const char *text, size_t len)
+{
+	uint8_t buf[SASL_LINE_MAX];
+	char authz[SASL_USER_MAX + 1], authc[SASL_USER_MAX + 1], pass[SASL_PASS_MAX + 1];
+	size_t n = 0;
+	enum sasl_err e = sasl_decode(text, len, buf, sizeof(buf) - 1, &n);
+	s->state = S_CMD;
+	if (e == SASL_CANCEL) {
+		reply(s, "501 5.0.0 Authentication cancelled");
+	} else if (e != SASL_OK || (s->auth_step != AS_PLAIN && memchr(buf, '\0', n) != NULL)) {
+		reply(s, "501 5.5.2 Cannot decode response");
+		s->errors++;
+	} else if (s->auth_step == AS_LOGIN_USER) {
+		if (n == 0 || n > SASL_USER_MAX) {
+			reply(s, "501 5.5.2 Cannot decode response");
+			s->errors++;
+		} else {
+			memcpy(s->auth_login, buf, n + 1);
+			s->auth_step = AS_LOGIN_PASS;
+			s->state = S_AUTH_INPUT;
+			reply(s, "334 UGFzc3dvcmQ6"); /* "Password:" */
+		}
+	} else if (s->auth_step == AS_LOGIN_PASS) {
+		if (n > SASL_PASS_MAX) {
+			reply(s, "501 5.5.2 Cannot decode response");
+			s->errors++;
+		} else {
+			send_password(s, s->auth_login, buf, n);
+		}
+	} else if (sasl_plain_split(buf, n, authz, authc, pass) != SASL_OK) {
+		reply(s, "501 5.5.2 Cannot decode response");
+		s->errors++;
+	} else if (authz[0] != '\0' && strcmp(authz, authc) != 0) {
+		/* acting as someone else (a proxy login) is not offered */
+		strlcpy(s->auth_login, authc, sizeof(s->auth_login));
+		on_password_answer(s, A_AUTH_NO, NULL, 0);
+	} else {
+		send_password(s, authc, (const uint8_t *)pass, strlen(pass));
+	}
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static void on_password_answer(struct session *s, uint16_t type, const uint8_t *p, size_t len)
+{
+	if (type == A_AUTH_OK) {
+		struct ipc_rd r;
+		size_t tl;
+		ipcr_init(&r, p, len);
+		ipcr_str(&r, s->auth_user, sizeof(s->auth_user));
+		(void)ipcr_bytes(&r, 64, &tl); /* a POP3 session ticket: not used here */
+		if (ipcr_done(&r)) {
+			s->authed = true;
+			log_info("[%s]: %s authenticated%s%s", s->peer_text, s->auth_user,
+			    s->tls ? " over " : "", s->tls ? tls_version(s->bev) : "");
+			reply(s, "235 2.7.0 Authentication successful");
+		} else {
+			s->auth_user[0] = '\0';
+			reply(s, "454 4.7.0 Temporary authentication failure");
+		}
+		if (p)
+			explicit_bzero((void *)p, len);
+		enter_cmd(s);
+		return;
+	}
+	if (type == A_AUTH_NO) {
+		uint64_t ms = authfail_record(s->sd->authfail, &s->peer, s->auth_login);
+		log_info("[%s]: authentication failed for \"%s\"; answering in %llu ms",
+		    s->peer_text, s->auth_login, (unsigned long long)ms);
+		s->state = S_AUTH_DELAY;
+		bufferevent_disable(s->bev, EV_READ);
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+		evtimer_add(s->ev_delay, &tv);
+		return;
+	}
+	reply(s, "454 4.7.0 Temporary authentication failure");
+	enter_cmd(s);
+}
+
+static void on_auth_delay(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct session *s = arg;
+	reply(s, "535 5.7.8 Authentication credentials invalid");
+	s->errors++;
+	enter_cmd(s);
+	session_process(s);
+}
+
 static void cmd_dispatch(struct session *s, const char *line, size_t len)
 {
 	struct smtp_cmd c;
@@ -595,12 +970,49 @@ static void cmd_dispatch(struct session *s, const char *line, size_t len)
 	case SMTP_HELP:
 		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
 		break;
-	case SMTP_EXPN: case SMTP_STARTTLS: case SMTP_AUTH: case SMTP_BDAT:
+	case SMTP_STARTTLS: cmd_starttls(s); break;
+	case SMTP_AUTH: cmd_auth(s, &c); break;
+	case SMTP_EXPN: case SMTP_BDAT:
 		reply(s, "502 5.5.1 Error: command not implemented");
 		break;
 	case SMTP_UNKNOWN:
 		break;
 	}
+}
+
+/* Submission: Date: and Message-ID: where the header section ends at
+ * offset at of wbuf, if the message has none (RFC 6409 8.2, 8.3). The
+ * header section is kept in wbuf until then; one larger than wbuf ends
+ * where wbuf fills, as Postfix's header_size_limit does. */
+static void add_missing_headers(struct session *s, size_t at)
+{
+	char add[640], date[64];
+	size_t n = 0;
+	s->scanning = false;
+	if (!s->hs.have_date) {
+		rfc5322_date(date, sizeof(date), time(NULL));
+		n += (size_t)snprintf(add + n, sizeof(add) - n, "Date: %s\r\n", date);
+	}
+	if (!s->hs.have_msgid)
+		n += (size_t)snprintf(add + n, sizeof(add) - n, "Message-ID: <%s.%08x%08x@%s>\r\n",
+		    s->qid_text, arc4random(), arc4random(), s->sd->conf->hostname);
+	if (n == 0 || n >= sizeof(add))
+		return;
+	if (!s->write_err && (!write_all(s->qfd, s->wbuf, at) || !write_all(s->qfd, add, n)))
+		s->write_err = true;
+	memmove(s->wbuf, s->wbuf + at, s->wlen - at);
+	s->wlen -= at;
+}
+
+static void scan_headers(struct session *s, bool at_end)
+{
+	size_t k = hdr_scan_run(&s->hs, s->wbuf + s->scan_pos, s->wlen - s->scan_pos);
+	if (s->hs.done)
+		add_missing_headers(s, s->scan_pos + k);
+	else if (at_end)
+		add_missing_headers(s, s->wlen);
+	else
+		s->scan_pos += k;
 }
 
 /* Runs the DATA filter over what is buffered; true if DATA ended. */
@@ -622,14 +1034,19 @@ static bool data_input(struct session *s, struct evbuffer *in)
 			size_t keep = outlen;
 			if (before + outlen > max)
 				keep = (size_t)(max - before) + 1;
-			if (s->wlen + keep > WBUF_SIZE)
+			if (s->wlen + keep > WBUF_SIZE) {
+				if (s->scanning)
+					add_missing_headers(s, s->scan_pos);
 				flush_wbuf(s);
+			}
 			if (keep > WBUF_SIZE) {
 				if (!s->write_err && !write_all(s->qfd, out, keep))
 					s->write_err = true;
 			} else {
 				memcpy(s->wbuf + s->wlen, out, keep);
 				s->wlen += keep;
+				if (s->scanning)
+					scan_headers(s, false);
 			}
 		}
 		evbuffer_drain(in, used);
@@ -645,7 +1062,7 @@ static bool data_input(struct session *s, struct evbuffer *in)
 static void session_process(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	while (s->state == S_CMD || s->state == S_DATA) {
+	while (s->state == S_CMD || s->state == S_DATA || s->state == S_AUTH_INPUT) {
 		if (s->state == S_DATA) {
 			if (!data_input(s, in))
 				return;
@@ -659,18 +1076,30 @@ static void session_process(struct session *s)
 			bufferevent_disable(s->bev, EV_READ); /* resumed in on_write */
 			return;
 		}
-		/* SMTP_LINE_MAX counts the CRLF */
-		char line[SMTP_LINE_MAX];
+		/* SMTP_LINE_MAX counts the CRLF; AUTH lines may be longer
+		 * (RFC 4954 4: 12288 octets) */
+		char line[SASL_LINE_MAX + 2];
 		size_t len;
-		enum line_take lt = evbuffer_take_line(in, SMTP_LINE_MAX - 2, line, &len, &s->skip_line);
+		enum line_take lt = evbuffer_take_line(in, SASL_LINE_MAX, line, &len, &s->skip_line);
 		if (lt == LINE_NONE)
 			return;
-		if (lt == LINE_TOO_LONG) {
-			reply(s, "500 5.5.2 Error: line too long");
+		bool auth_line = s->state == S_AUTH_INPUT ||
+		    (len >= 5 && strncasecmp(line, "AUTH ", 5) == 0);
+		if (lt == LINE_TOO_LONG || (len > SMTP_LINE_MAX - 2 && !auth_line)) {
+			if (s->state == S_AUTH_INPUT) {
+				reply(s, "500 5.5.6 Authentication exchange line is too long");
+				s->state = S_CMD;
+			} else {
+				reply(s, "500 5.5.2 Error: line too long");
+			}
 			s->errors++;
 			continue;
 		}
-		cmd_dispatch(s, line, len);
+		if (s->state == S_AUTH_INPUT)
+			auth_input(s, line, len);
+		else
+			cmd_dispatch(s, line, len);
+		explicit_bzero(line, len);
 	}
 }
 
@@ -695,6 +1124,10 @@ static void on_write(struct bufferevent *bev, void *arg)
 		session_free(s);
 		return;
 	}
+	if (s->state == S_STARTTLS) {
+		start_tls(s);
+		return;
+	}
 	if (s->state == S_CMD && !(bufferevent_get_enabled(bev) & EV_READ)) {
 		bufferevent_enable(bev, EV_READ);
 		session_process(s);
@@ -705,6 +1138,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	struct session *s = arg;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* the TLS handshake is done */
+		tls_describe(s->bev, s->tls_info, sizeof(s->tls_info));
+		log_info("[%s]: TLS: %s", s->peer_text, s->tls_info);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->state == S_CLOSING) {
 			session_free(s);
@@ -720,6 +1159,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* EOF or error: the client is gone */
+	if (s->tls && s->tls_info[0] == '\0') {
+		char why[256];
+		tls_error_text(s->bev, why, sizeof(why));
+		log_info("[%s]: TLS handshake failed: %s", s->peer_text, why);
+	}
 	session_free(s);
 }
 
@@ -749,61 +1193,86 @@ static void session_free(struct session *s)
 	reset_transaction(s);
 	if (s->ev_greet)
 		event_free(s->ev_greet);
-	bufferevent_free(s->bev);
+	if (s->ev_delay)
+		event_free(s->ev_delay);
+	if (s->bev)
+		bufferevent_free(s->bev);
 	slots_release(&s->sd->sessions, s->slot);
 	free(s->wbuf);
 	free(s);
 }
 
-static void refuse(int fd, const char *text)
+/* Turns a client away before the session starts. On an implicit-TLS
+ * listener there is no handshake yet to carry the reply: just close. */
+static void refuse(const struct listener *l, int fd, const char *text)
 {
-	/* best effort: the socket is fresh, the line fits in its buffer */
-	ssize_t n = write(fd, text, strlen(text));
-	(void)n;
+	if (l->kind != LK_SUBMISSIONS) {
+		/* best effort: the socket is fresh, the line fits in its buffer */
+		ssize_t n = write(fd, text, strlen(text));
+		(void)n;
+	}
 	close(fd);
 }
 
-void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer)
+static void setup_bev(struct session *s)
 {
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 256 * 1024);
+}
+
+void session_accept(struct listener *l, int fd, const struct sockaddr_storage *peer)
+{
+	struct smtpd *sd = l->sd;
 	const struct config *conf = sd->conf;
 	char addr[INET6_ADDRSTRLEN];
 	sockaddr_ip_text(peer, addr);
 	if (sd->sessions.used >= conf->max_sessions) {
 		log_info("[%s]: refused: %u sessions already", addr, sd->sessions.used);
-		refuse(fd, "421 4.7.0 Error: too many connections, try again later\r\n");
+		refuse(l, fd, "421 4.7.0 Error: too many connections, try again later\r\n");
 		return;
 	}
 	/* relay_networks are our own clients: only the total limit applies */
 	if (!config_is_relay_client(conf, (const struct sockaddr *)peer) &&
 	    smtpd_count_ip(sd, peer) >= conf->max_sessions_per_ip) {
 		log_info("[%s]: refused: too many sessions from this address", addr);
-		refuse(fd, "421 4.7.0 Error: too many connections from your address\r\n");
+		refuse(l, fd, "421 4.7.0 Error: too many connections from your address\r\n");
 		return;
 	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		refuse(fd, "421 4.3.1 Error: insufficient system resources\r\n");
+		refuse(l, fd, "421 4.3.1 Error: insufficient system resources\r\n");
 		return;
 	}
 	s->sd = sd;
+	s->kind = l->kind;
+	s->loopback = sockaddr_is_loopback(peer);
 	s->qfd = -1;
 	s->peer = *peer;
 	strlcpy(s->peer_text, addr, sizeof(s->peer_text));
 	s->relay_client = config_is_relay_client(conf, (const struct sockaddr *)peer);
 	s->slot = slots_alloc(&sd->sessions, s, &s->reqid);
-	s->bev = bufferevent_socket_new(sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->slot == SLOT_NONE || s->bev == NULL) {
+	if (l->kind == LK_SUBMISSIONS) {
+		/* RFC 8314: TLS from the first byte */
+		s->tls = true;
+		s->bev = sd->tls ? tls_bev_accept(sd->base, fd, sd->tls) : NULL;
+		fd = -1;
+	} else {
+		s->bev = bufferevent_socket_new(sd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	s->ev_delay = evtimer_new(sd->base, on_auth_delay, s);
+	if (s->slot == SLOT_NONE || s->bev == NULL || s->ev_delay == NULL) {
 		if (s->slot != SLOT_NONE)
 			slots_release(&sd->sessions, s->slot);
 		if (s->bev)
 			bufferevent_free(s->bev);
-		else
+		else if (fd >= 0)
 			close(fd);
+		if (s->ev_delay)
+			event_free(s->ev_delay);
 		free(s);
 		return;
 	}
-	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, 256 * 1024);
+	setup_bev(s);
 	log_debug("[%s]: connect", addr);
 	if (conf->greeting_delay_ms > 0) {
 		s->state = S_GREETING;

@@ -228,3 +228,36 @@ bool smtp_parse_helo(const char *arg, size_t len, char *out, size_t outlen)
 	out[len] = '\0';
 	return true;
 }
+
+bool smtp_parse_auth(const char *arg, size_t len, enum smtp_auth_mech *mech,
+    const char **ir, size_t *irlen)
+{
+	size_t ml = 0;
+	*mech = MECH_OTHER;
+	*ir = NULL;
+	*irlen = 0;
+	while (ml < len && arg[ml] != ' ')
+		ml++;
+	if (ml == 0 || ml > SMTP_AUTH_MECH_MAX)
+		return false;
+	for (size_t i = 0; i < ml; i++) {
+		char c = arg[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_'))
+			return false;
+	}
+	if (ml == 5 && strncasecmp(arg, "PLAIN", 5) == 0)
+		*mech = MECH_PLAIN;
+	else if (ml == 5 && strncasecmp(arg, "LOGIN", 5) == 0)
+		*mech = MECH_LOGIN;
+	if (ml == len)
+		return true;
+	/* exactly one space, then the response: one word */
+	const char *r = arg + ml + 1;
+	size_t rl = len - ml - 1;
+	if (rl == 0 || memchr(r, ' ', rl) != NULL)
+		return false;
+	*ir = r;
+	*irlen = rl;
+	return true;
+}

@@ -61,6 +61,13 @@ enum smtp_arg_err smtp_parse_mail(const char *arg, size_t len,
 /* arg is what follows "RCPT TO:"; utf8 if the transaction has SMTPUTF8. */
 enum smtp_arg_err smtp_parse_rcpt(const char *arg, size_t len, bool utf8,
     struct mailaddr *out, enum addr_err *aerr);
+#define SMTP_AUTH_MECH_MAX 20 /* RFC 4422 3.1 */
+enum smtp_auth_mech { MECH_OTHER, MECH_PLAIN, MECH_LOGIN };
+/* AUTH argument: "MECHANISM [initial-response]". The mechanism (1-20 of
+ * A-Z 0-9 - _, any case); *ir points at the initial response inside
+ * arg (NULL when there is none). false on a syntax error. */
+bool smtp_parse_auth(const char *arg, size_t len, enum smtp_auth_mech *mech,
+    const char **ir, size_t *irlen);
 /* EHLO/HELO argument: a domain or address literal, or (leniently) any
  * printable ASCII word of at most 255 octets. */
 bool smtp_parse_helo(const char *arg, size_t len, char *out, size_t outlen);

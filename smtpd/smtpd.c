@@ -9,10 +9,12 @@
  */
 #include "smtpd.h"
 #include "auth.h"
+#include "authfail.h"
 #include "log.h"
 #include "monitor.h"
 #include "privsep.h"
 #include "proto.h"
+#include "tls.h"
 #include "util.h"
 
 #include <errno.h>
@@ -141,12 +143,40 @@ static void on_auth_close(struct ipc_chan *ch, void *arg)
 			session_peer_lost(s->sessions.slots[i], false);
 }
 
+static void on_accept(evutil_socket_t lfd, short what, void *arg);
+
+/* Clients are taken only once recipients and passwords can be checked
+ * and, with a certificate configured, once TLS can be offered. */
+static void start_listening(struct smtpd *s)
+{
+	if (s->stopping || s->auth == NULL || (s->conf->tls_certificate[0] && s->tls == NULL))
+		return;
+	for (size_t i = 0; i < s->nlisten; i++)
+		if (!event_pending(s->listeners[i].ev, EV_READ, NULL))
+			event_add(s->listeners[i].ev, NULL);
+}
+
 static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
     const uint8_t *p, int fd, void *arg)
 {
 	(void)ch;
 	(void)p;
 	struct smtpd *s = arg;
+	if (h->type == P_TLS && fd < 0) {
+		char err[512];
+		SSL_CTX *ctx = tls_ctx_from_frame((uint8_t *)p, h->len, err, sizeof(err));
+		if (ctx == NULL) {
+			log_warnx("TLS: %s; keeping the certificate in use", err);
+		} else {
+			/* sessions keep the context they started with */
+			if (s->tls)
+				log_info("TLS: certificate reloaded");
+			SSL_CTX_free(s->tls);
+			s->tls = ctx;
+		}
+		start_listening(s);
+		return;
+	}
 	if (h->type != P_HELPER || fd < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -155,6 +185,7 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	if (s->auth)
 		ipc_chan_free(s->auth);
 	s->auth = ipc_chan_new(s->base, fd, on_auth_msg, on_auth_close, s);
+	start_listening(s);
 }
 
 static void on_ctl_close(struct ipc_chan *ch, void *arg)
@@ -172,8 +203,9 @@ static void on_client(void *arg, int fd, const struct sockaddr_storage *peer)
 	session_accept(arg, fd, peer);
 }
 
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
-{
+{ /* arg: the struct listener */
 	(void)what;
 	listener_accept_all(lfd, on_client, arg);
 }
@@ -181,11 +213,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 static void stop_listening(struct smtpd *s)
 {
 	for (size_t i = 0; i < s->nlisten; i++) {
-		if (s->ev_listen[i]) {
-			event_free(s->ev_listen[i]);
-			s->ev_listen[i] = NULL;
+		if (s->listeners[i].ev) {
+			event_free(s->listeners[i].ev);
+			s->listeners[i].ev = NULL;
 		}
-		close(s->listen_fds[i]);
+		close(s->listeners[i].fd);
 	}
 	s->nlisten = 0;
 }
@@ -212,8 +244,9 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	(void)arg;
-	/* users and aliases are re-read by the auth helper on change */
-	log_info("SIGHUP: postern.conf reload is not implemented; restart to apply changes");
+	/* users and aliases are re-read by the auth helper on change; the
+	 * monitor sends the certificate again */
+	log_info("SIGHUP: certificates are reloaded; other postern.conf changes need a restart");
 }
 
 static void on_check_done(evutil_socket_t fd, short what, void *arg)
@@ -234,14 +267,17 @@ static int worker_main(int ctl, void *arg)
 	s->base = event_base_new();
 	if (s->base == NULL)
 		fatalx("event_base_new");
-	if (slots_init(&s->sessions, (uint32_t)s->conf->max_sessions) < 0)
+	s->authfail = authfail_new(s->conf->auth_failure_delay_ms, s->conf->auth_failure_limit);
+	if (s->authfail == NULL || slots_init(&s->sessions, (uint32_t)s->conf->max_sessions) < 0)
 		fatalx("out of memory");
 	set_nonblock(ctl);
 	s->ctl = ipc_chan_new(s->base, ctl, on_ctl_msg, on_ctl_close, s);
 	s->ev_queue_retry = evtimer_new(s->base, on_queue_retry, s);
 	for (size_t i = 0; i < s->nlisten; i++) {
-		s->ev_listen[i] = event_new(s->base, s->listen_fds[i], EV_READ | EV_PERSIST, on_accept, s);
-		event_add(s->ev_listen[i], NULL);
+		struct listener *l = &s->listeners[i];
+		l->ev = event_new(s->base, l->fd, EV_READ | EV_PERSIST, on_accept, l);
+		if (l->ev == NULL)
+			fatalx("out of memory");
 	}
 	struct event *e_term = evsignal_new(s->base, SIGTERM, on_term, s);
 	struct event *e_int = evsignal_new(s->base, SIGINT, on_term, s);
@@ -253,8 +289,8 @@ static int worker_main(int ctl, void *arg)
 	evsignal_add(e_hup, NULL);
 	event_add(e_tick, &tick);
 	smtpd_queue_connect(s);
-	log_info("ready: %zu listener(s), %u sessions at most",
-	    s->nlisten, (unsigned)s->sessions.nslots);
+	log_info("ready: %zu listener(s), %u sessions at most; accepting once the auth helper%s up",
+	    s->nlisten, (unsigned)s->sessions.nslots, s->conf->tls_certificate[0] ? " and TLS are" : " is");
 	event_base_dispatch(s->base);
 	log_info("exiting");
 	return 0;
@@ -264,9 +300,16 @@ int main(int argc, char **argv)
 {
 	daemon_start(argc, argv, "smtpd", &conf);
 	sd.conf = &conf;
-	for (size_t i = 0; i < conf.nlisten; i++)
-		if (strcmp(conf.listen[i].proto, "smtp") == 0)
-			sd.listen_fds[sd.nlisten++] = listener_bind(&conf.listen[i]);
+	for (size_t i = 0; i < conf.nlisten; i++) {
+		const char *proto = conf.listen[i].proto;
+		if (!listen_is_smtp(proto))
+			continue;
+		struct listener *l = &sd.listeners[sd.nlisten];
+		l->sd = &sd;
+		l->fd = sd.listen_fds[sd.nlisten++] = listener_bind(&conf.listen[i]);
+		l->kind = strcmp(proto, "smtp") == 0 ? LK_SMTP :
+		    strcmp(proto, "submission") == 0 ? LK_SUBMISSION : LK_SUBMISSIONS;
+	}
 	/* fail early on a missing system user, before forking anything */
 	(void)privsep_expected_uid(USER_SMTPD);
 	(void)privsep_expected_uid(USER_AUTH);
@@ -280,6 +323,7 @@ int main(int argc, char **argv)
 		.helper_arg = &conf,
 		.worker_keep_fds = sd.listen_fds,
 		.worker_nkeep = sd.nlisten,
+		.tls_conf = &conf,
 	};
 	return monitor_run(&spec);
 }

@@ -10,18 +10,33 @@
 #include "ipc.h"
 #include "netserver.h"
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 struct session;
+struct smtpd;
+
+/* What a listener serves: MX (25), submission (587, STARTTLS) or
+ * submissions (465, TLS from the first byte). */
+enum listen_kind { LK_SMTP, LK_SUBMISSION, LK_SUBMISSIONS };
+
+struct listener {
+	struct smtpd *sd;
+	int fd;
+	enum listen_kind kind;
+	struct event *ev;
+};
 
 struct smtpd {
 	struct config *conf;
 	struct event_base *base;
-	int listen_fds[CONFIG_MAX_LISTEN];
-	struct event *ev_listen[CONFIG_MAX_LISTEN];
+	int listen_fds[CONFIG_MAX_LISTEN];  /* handed to the worker by the monitor */
+	struct listener listeners[CONFIG_MAX_LISTEN];
 	size_t nlisten;
+	SSL_CTX *tls;              /* NULL until the monitor sends the certificate */
+	struct authfail *authfail;
 	struct ipc_chan *queue;    /* NULL while queued is unreachable */
 	uint32_t queue_epoch;      /* bumped on every (re)connection */
 	struct event *ev_queue_retry;
@@ -37,7 +52,7 @@ void smtpd_queue_connect(struct smtpd *sd);
 uint32_t smtpd_count_ip(struct smtpd *sd, const struct sockaddr_storage *ss);
 
 /* session.c */
-void session_accept(struct smtpd *sd, int fd, const struct sockaddr_storage *peer);
+void session_accept(struct listener *l, int fd, const struct sockaddr_storage *peer);
 void session_on_queue(struct session *s, uint16_t type, const uint8_t *p,
     size_t len, int fd);
 void session_on_auth(struct session *s, uint16_t type, const uint8_t *p, size_t len);

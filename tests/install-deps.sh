@@ -6,7 +6,8 @@
 set -eu
 pkgs="gcc clang make pkg-config libevent-dev liblmdb-dev libbsd-dev libssl-dev
 libcrypt-dev libcmocka-dev libclang-rt-14-dev python3 python3-pytest swaks curl
-procps passwd fetchmail iproute2"
+procps passwd fetchmail iproute2 openssl msmtp libnet-ssleay-perl
+libio-socket-ssl-perl"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

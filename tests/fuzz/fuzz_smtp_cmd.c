@@ -4,11 +4,14 @@
  * MAIL / RCPT / HELO parsers as smtpd does, and the raw input to each
  * argument parser too. Checks that arguments stay inside the line and
  * that accepted addresses are within the limits and ASCII unless
- * SMTPUTF8 applies.
+ * SMTPUTF8 applies; AUTH arguments (smtp_parse_auth): the mechanism
+ * is 1-20 allowed characters and the initial response one word at the
+ * end of the argument.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp_parse.h"
 
@@ -76,6 +79,31 @@ static void helo(const char *arg, size_t len)
 	}
 }
 
+static void auth(const char *arg, size_t len)
+{
+	enum smtp_auth_mech m;
+	const char *ir;
+	size_t irlen;
+	if (!smtp_parse_auth(arg, len, &m, &ir, &irlen)) {
+		if (ir != NULL || irlen != 0)
+			abort();
+		return;
+	}
+	size_t ml = ir ? (size_t)(ir - arg) - 1 : len;
+	if (ml == 0 || ml > SMTP_AUTH_MECH_MAX)
+		abort();
+	for (size_t i = 0; i < ml; i++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", arg[i]) ||
+		    arg[i] == '\0')
+			abort();
+	if (ir && (arg[ml] != ' ' || irlen == 0 || ir + irlen != arg + len || memchr(ir, ' ', irlen)))
+		abort();
+	if ((m == MECH_PLAIN) != (ml == 5 && strncasecmp(arg, "plain", 5) == 0))
+		abort();
+	if ((m == MECH_LOGIN) != (ml == 5 && strncasecmp(arg, "login", 5) == 0))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *line = (const char *)data;
@@ -105,6 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (c.arglen != 0)
 				abort();
 			break;
+		case SMTP_AUTH:
+			auth(c.arg, c.arglen);
+			break;
 		default:
 			break;
 		}
@@ -116,5 +147,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mail(line, size);
 	rcpt(line, size, size & 1);
 	helo(line, size);
+	auth(line, size);
 	return 0;
 }

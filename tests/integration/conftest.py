@@ -22,6 +22,29 @@ SANITIZER = os.environ.get("POSTERN_SANITIZER") == "1"
 IS_ROOT = os.geteuid() == 0
 
 USERS = {"alice": "wonderland", "bob": "builder", "carol": "secret"}
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+_tls_dir = None
+
+
+def tls_files():
+    """The demo CA and server certificate (etc/make-cert.sh), made once
+    per test run: a dict with ca, cert and key paths."""
+    global _tls_dir
+    if _tls_dir is None:
+        import tempfile
+        _tls_dir = tempfile.mkdtemp(prefix="postern-tls-")
+        os.chmod(_tls_dir, 0o755)
+        subprocess.run(["sh", os.path.join(ROOT, "etc", "make-cert.sh"), _tls_dir,
+                        "mail.example.test"], check=True, timeout=60)
+    return {n: os.path.join(_tls_dir, n + ".pem") for n in ("ca", "cert", "key")}
+
+
+def client_tls_context():
+    """What a careful client uses: verify the chain against the demo CA
+    and the host name."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=tls_files()["ca"])
+    return ctx
 
 
 def free_port():
@@ -77,7 +100,7 @@ def cmdline(pid):
 class Postern:
     """One postern instance: config, users, both daemons."""
 
-    def __init__(self, root, extra_conf="", relay="10.255.255.0/24"):
+    def __init__(self, root, extra_conf="", relay="10.255.255.0/24", tls=True):
         self.root = root
         self.etc = os.path.join(root, "etc")
         self.spool = os.path.join(root, "spool")
@@ -88,6 +111,18 @@ class Postern:
         os.chmod(root, 0o755)
         self.port = free_port()
         self.pop3_port = free_port()
+        self.sub_port = free_port()    # submission, STARTTLS (587)
+        self.subs_port = free_port()   # submissions, implicit TLS (465)
+        self.pop3s_port = free_port()  # pop3s, implicit TLS (995)
+        self.tls = tls_files() if tls else None
+        tls_conf = ""
+        if tls:
+            tls_conf = f"""tls_certificate {self.tls["cert"]}
+tls_key {self.tls["key"]}
+listen submission 127.0.0.1:{self.sub_port}
+listen submissions 127.0.0.1:{self.subs_port}
+listen pop3s 127.0.0.1:{self.pop3s_port}
+"""
         self.conf = os.path.join(self.etc, "postern.conf")
         with open(self.conf, "w") as f:
             f.write(f"""hostname mail.example.test
@@ -100,7 +135,7 @@ relay_networks {relay}
 log stderr
 retry_min 1s
 retry_max 2s
-{extra_conf}
+{tls_conf}{extra_conf}
 """)
         if IS_ROOT:
             self.ctl("setup")
@@ -222,10 +257,10 @@ retry_max 2s
 def make_postern(tmp_path):
     made = []
 
-    def make(extra_conf="", relay="10.255.255.0/24", start=True, pop3=False):
+    def make(extra_conf="", relay="10.255.255.0/24", start=True, pop3=False, tls=True):
         root = tmp_path / f"p{len(made)}"
         root.mkdir()
-        p = Postern(str(root), extra_conf, relay)
+        p = Postern(str(root), extra_conf, relay, tls)
         made.append(p)
         if start:
             p.start_all(pop3=pop3)
@@ -328,3 +363,9 @@ def smtp_client():
 
 def pytest_report_header(config):
     return [f"postern build: {BUILD}", f"root: {IS_ROOT}", f"sanitizer: {SANITIZER}"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _tls_dir is not None:
+        import shutil
+        shutil.rmtree(_tls_dir, ignore_errors=True)

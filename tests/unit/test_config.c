@@ -107,6 +107,7 @@ static void test_minimal_and_defaults(void **state)
 	assert_int_equal(conf.timeout_pop3_ms, 600000); /* RFC 1939's ten minutes */
 	assert_int_equal(conf.auth_failure_delay_ms, 1000);
 	assert_int_equal(conf.pop3_command_limit, 1000);
+	assert_true(conf.auth_loopback_plaintext);
 	assert_false(conf.log_stderr);
 	assert_int_equal(conf.nrelay_nets, 0);
 }
@@ -420,8 +421,79 @@ static void test_listen(void **state)
 	snprintf(text + n, sizeof(text) - n, "listen smtp 127.0.0.1:9\n");
 	parse_err(text, "test.conf:10: listen: too many listeners");
 
-	parse_err("domain example.org\n", "test.conf: no 'listen smtp' given");
-	parse_err("domain example.org\nlisten pop3 127.0.0.1:110\n", "test.conf: no 'listen smtp' given");
+	parse_err("domain example.org\n", "test.conf: no 'listen smtp' (or submission, submissions) given");
+	parse_err("domain example.org\nlisten pop3 127.0.0.1:110\n", "test.conf: no 'listen smtp'");
+	/* a submission-only host is fine */
+	parse_ok("domain example.org\nlisten submission 127.0.0.1:587\n");
+	assert_true(listen_is_smtp(conf.listen[0].proto));
+	assert_false(listen_is_implicit_tls(conf.listen[0].proto));
+	/* TLS from the first byte needs a certificate */
+	parse_err("domain example.org\nlisten submissions 127.0.0.1:465\n",
+	    "test.conf: 'listen submissions 127.0.0.1:465' needs tls_certificate and tls_key");
+	parse_err("domain example.org\nlisten smtp 127.0.0.1:25\nlisten pop3s 127.0.0.1:995\n",
+	    "test.conf: 'listen pop3s 127.0.0.1:995' needs tls_certificate and tls_key");
+	parse_ok("domain example.org\nlisten submissions 127.0.0.1:465\nlisten pop3s 127.0.0.1:995\n"
+	    "tls_certificate /etc/ssl/c.pem\ntls_key /etc/ssl/k.pem\n");
+	assert_true(listen_is_implicit_tls(conf.listen[0].proto));
+	assert_true(listen_is_implicit_tls(conf.listen[1].proto));
+	assert_false(listen_is_smtp(conf.listen[1].proto));
+	assert_string_equal(conf.tls_certificate, "/etc/ssl/c.pem");
+	assert_string_equal(conf.tls_key, "/etc/ssl/k.pem");
+	parse_err(BASE "tls_certificate /etc/ssl/c.pem\n", "test.conf: tls_certificate and tls_key go together");
+	parse_err(BASE "tls_key /etc/ssl/k.pem\n", "test.conf: tls_certificate and tls_key go together");
+	extra_err("tls_certificate relative.pem");
+	extra_err("listen smtps 127.0.0.1:465");
+}
+
+static void test_tls_and_auth_keys(void **state)
+{
+	(void)state;
+	parse_ok(BASE);
+	assert_string_equal(conf.tls_certificate, "");
+	assert_true(conf.auth_loopback_plaintext);
+	assert_int_equal(conf.auth_failure_limit, 20);
+	assert_true(conf.submission_hide_client);
+	extra_ok("auth_loopback_plaintext no\nsubmission_hide_client no\nauth_failure_limit 0");
+	assert_false(conf.auth_loopback_plaintext);
+	assert_false(conf.submission_hide_client);
+	assert_int_equal(conf.auth_failure_limit, 0);
+	extra_err("auth_loopback_plaintext maybe");
+	extra_err("auth_loopback_plaintext YES");
+	extra_err("auth_loopback_plaintext");
+	extra_err("auth_failure_limit 1000001");
+	parse_err(BASE "submission_hide_client no\nsubmission_hide_client yes\n",
+	    "test.conf:4: submission_hide_client: given twice");
+}
+
+static void test_sender_grants(void **state)
+{
+	(void)state;
+	extra_ok("sender_grant alice @Partner.Example\nsender_grant bob News@example.org");
+	assert_int_equal(conf.ngrants, 2);
+	assert_string_equal(conf.grants[0].pattern, "@partner.example");
+	assert_true(config_sender_granted(&conf, "alice", "anyone", "partner.example"));
+	assert_true(config_sender_granted(&conf, "alice", "x", "PARTNER.example"));
+	assert_false(config_sender_granted(&conf, "alice", "x", "sub.partner.example"));
+	assert_false(config_sender_granted(&conf, "bob", "anyone", "partner.example"));
+	assert_true(config_sender_granted(&conf, "bob", "news", "example.org"));
+	assert_true(config_sender_granted(&conf, "bob", "NEWS", "example.org"));
+	assert_false(config_sender_granted(&conf, "bob", "new", "example.org"));
+	assert_false(config_sender_granted(&conf, "bob", "newsx", "example.org"));
+	assert_false(config_sender_granted(&conf, "alice", "news", "example.org"));
+	extra_err("sender_grant alice");
+	extra_err("sender_grant alice partner.example");      /* no @ */
+	extra_err("sender_grant alice @");
+	extra_err("sender_grant alice @bad_domain");
+	extra_err("sender_grant Alice! @partner.example");
+	extra_err("sender_grant alice <x@partner.example>");
+	extra_err("sender_grant alice x@partner.example extra");
+	/* bounded */
+	char text[65536];
+	size_t n = (size_t)snprintf(text, sizeof(text), BASE);
+	for (int i = 0; i <= CONFIG_MAX_GRANTS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "sender_grant alice u%d@example.org\n", i);
+	parse_err(text, "test.conf:");
+	assert_non_null(strstr(err, "too many grants"));
 }
 
 static void test_relay_networks(void **state)
@@ -689,6 +761,8 @@ int main(void)
 		cmocka_unit_test(test_strings_and_paths),
 		cmocka_unit_test(test_domains),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_tls_and_auth_keys),
+		cmocka_unit_test(test_sender_grants),
 		cmocka_unit_test(test_relay_networks),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_netmask),

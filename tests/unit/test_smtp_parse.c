@@ -403,6 +403,61 @@ static void test_helo(void **state)
 	assert_false(smtp_parse_helo("a\0b", 3, out, sizeof(out)));
 }
 
+static void auth_ok(const char *arg, enum smtp_auth_mech want, const char *ir)
+{
+	enum smtp_auth_mech m;
+	const char *r;
+	size_t rl;
+	if (!smtp_parse_auth(arg, strlen(arg), &m, &r, &rl))
+		print_error("'%s' refused\n", arg);
+	assert_true(smtp_parse_auth(arg, strlen(arg), &m, &r, &rl));
+	assert_int_equal(m, want);
+	if (ir == NULL) {
+		assert_null(r);
+		assert_int_equal(rl, 0);
+	} else {
+		assert_non_null(r);
+		assert_int_equal(rl, strlen(ir));
+		assert_memory_equal(r, ir, rl);
+		assert_true(r > arg && r + rl == arg + strlen(arg));
+	}
+}
+
+static void auth_bad(const char *arg)
+{
+	enum smtp_auth_mech m;
+	const char *r;
+	size_t rl;
+	if (smtp_parse_auth(arg, strlen(arg), &m, &r, &rl))
+		print_error("'%s' accepted\n", arg);
+	assert_false(smtp_parse_auth(arg, strlen(arg), &m, &r, &rl));
+}
+
+static void test_auth(void **state)
+{
+	(void)state;
+	auth_ok("PLAIN", MECH_PLAIN, NULL);
+	auth_ok("plain", MECH_PLAIN, NULL);
+	auth_ok("LOGIN", MECH_LOGIN, NULL);
+	auth_ok("Login dXNlcg==", MECH_LOGIN, "dXNlcg==");
+	auth_ok("PLAIN AGFsaWNlAHNlY3JldA==", MECH_PLAIN, "AGFsaWNlAHNlY3JldA==");
+	auth_ok("PLAIN =", MECH_PLAIN, "=");
+	auth_ok("CRAM-MD5", MECH_OTHER, NULL);
+	auth_ok("SCRAM-SHA-256 biwsbj0", MECH_OTHER, "biwsbj0");
+	auth_ok("X_12345678901234567", MECH_OTHER, NULL);
+	auth_ok("ABCDEFGHIJKLMNOPQRST", MECH_OTHER, NULL);   /* 20: the longest */
+	auth_bad("ABCDEFGHIJKLMNOPQRSTU");                   /* 21 */
+	auth_bad("");
+	auth_bad(" PLAIN");
+	auth_bad("PLAIN ");
+	auth_bad("PLAIN  AGFs");
+	auth_bad("PLAIN AGFs extra");
+	auth_bad("PLA.IN");
+	auth_bad("PLAINX\x01");
+	auth_bad("PLAIN\tAGFs");
+	auth_ok("PLAINX", MECH_OTHER, NULL);                 /* not PLAIN */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_mail_params),
 		cmocka_unit_test(test_rcpt),
 		cmocka_unit_test(test_helo),
+		cmocka_unit_test(test_auth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
