@@ -8,6 +8,9 @@ build=$1
 state=$2
 mkdir -p "$state/etc" "$state/spool" "$state/mail"
 conf=$state/etc/postern.conf
+# a private demo CA and a certificate for mail.example.test, localhost
+# and 127.0.0.1 (clients verify against $state/etc/tls/ca.pem)
+sh "$(dirname "$0")/make-cert.sh" "$state/etc/tls" mail.example.test
 if [ ! -f "$conf" ]; then
 	cat > "$conf" <<CONF
 # demo configuration written by make run; see postern.conf(5)
@@ -15,6 +18,11 @@ hostname        mail.example.test
 domain          example.test
 listen          smtp 127.0.0.1:2525
 listen          pop3 127.0.0.1:2110
+listen          submission 127.0.0.1:2587
+listen          submissions 127.0.0.1:2465
+listen          pop3s 127.0.0.1:2995
+tls_certificate $state/etc/tls/cert.pem
+tls_key         $state/etc/tls/key.pem
 spool           $state/spool
 mail_root       $state/mail
 relay_networks  127.0.0.0/8
@@ -23,8 +31,17 @@ retry_min       30s
 retry_max       10m
 CONF
 fi
-# a demo made before POP3 existed gets its listener
-grep -q '^listen *pop3' "$conf" || echo "listen          pop3 127.0.0.1:2110" >> "$conf"
+# a demo made by an older version gets what it lacks
+grep -q '^listen *pop3 ' "$conf" || echo "listen          pop3 127.0.0.1:2110" >> "$conf"
+if ! grep -q '^tls_certificate' "$conf"; then
+	cat >> "$conf" <<CONF
+listen          submission 127.0.0.1:2587
+listen          submissions 127.0.0.1:2465
+listen          pop3s 127.0.0.1:2995
+tls_certificate $state/etc/tls/cert.pem
+tls_key         $state/etc/tls/key.pem
+CONF
+fi
 if [ "$(id -u)" = 0 ]; then
 	"$build/posternctl" -f "$conf" setup >/dev/null
 	echo "running as root: each daemon chrooted under its own postern-* user"
@@ -54,11 +71,16 @@ stop() {
 trap stop INT TERM
 cat <<MSG
 
-postern demo is up: SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:2110,
-domain example.test, users alice (password wonderland) and bob
-(password builder). Send a message, then fetch it:
+postern demo is up on 127.0.0.1: SMTP 2525 (STARTTLS), submission 2587
+(STARTTLS + AUTH) and 2465 (TLS + AUTH), POP3 2110 (STLS) and 2995 (TLS).
+Domain example.test, users alice (password wonderland) and bob (password
+builder). The certificate is signed by a demo CA: $state/etc/tls/ca.pem
+Send a message, submit one as bob, then fetch it:
   swaks --server 127.0.0.1:2525 --to alice@example.test --from you@example.test
-  curl pop3://alice:wonderland@127.0.0.1:2110/1
+  swaks --server 127.0.0.1:2587 --tls --tls-ca-path $state/etc/tls/ca.pem --tls-verify \\
+        --auth PLAIN --auth-user bob --auth-password builder \\
+        --from bob@example.test --to alice@example.test
+  curl --cacert $state/etc/tls/ca.pem pop3s://alice:wonderland@127.0.0.1:2995/1
 Mail lands in $state/mail/alice/. Ctrl-C stops every daemon.
 
 MSG
