@@ -160,6 +160,20 @@ SSL_CTX *tls_ctx_from_frame(uint8_t *p, size_t len, char *err, size_t errlen)
 	return ctx;
 }
 
+void tls_ctx_replace(SSL_CTX **slot, uint8_t *p, size_t len)
+{
+	char err[512];
+	SSL_CTX *ctx = tls_ctx_from_frame(p, len, err, sizeof(err));
+	if (ctx == NULL) {
+		log_warnx("TLS: %s; keeping the certificate in use", err);
+		return;
+	}
+	if (*slot)
+		log_info("TLS: certificate reloaded");
+	SSL_CTX_free(*slot);
+	*slot = ctx;
+}
+
 bool tls_send_creds(int ctl, const struct config *conf)
 {
 	struct tls_creds c;

@@ -42,6 +42,11 @@ SSL_CTX *tls_server_ctx(const char *cert, size_t cert_len, const char *key, size
 /* The context for a P_TLS frame's payload (str cert, str key), which it
  * wipes. */
 SSL_CTX *tls_ctx_from_frame(uint8_t *p, size_t len, char *err, size_t errlen);
+/* A worker's answer to P_TLS: the context in *slot is replaced by one
+ * from the frame (the old one is released; connections keep a
+ * reference to theirs), or kept, with a log line, if the frame's
+ * certificate does not load. */
+void tls_ctx_replace(SSL_CTX **slot, uint8_t *p, size_t len);
 /* As root (the monitor): loads conf's certificate and key and sends
  * them to the worker as P_TLS over ctl. false (logged) on failure. */
 bool tls_send_creds(int ctl, const struct config *conf);

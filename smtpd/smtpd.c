@@ -163,17 +163,7 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	(void)p;
 	struct smtpd *s = arg;
 	if (h->type == P_TLS && fd < 0) {
-		char err[512];
-		SSL_CTX *ctx = tls_ctx_from_frame((uint8_t *)p, h->len, err, sizeof(err));
-		if (ctx == NULL) {
-			log_warnx("TLS: %s; keeping the certificate in use", err);
-		} else {
-			/* sessions keep the context they started with */
-			if (s->tls)
-				log_info("TLS: certificate reloaded");
-			SSL_CTX_free(s->tls);
-			s->tls = ctx;
-		}
+		tls_ctx_replace(&s->tls, (uint8_t *)p, h->len);
 		start_listening(s);
 		return;
 	}

@@ -145,6 +145,7 @@ def test_openssl_s_client_starttls_smtp(postern):
     assert "Protocol version: TLSv1.3" in out
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # asking for TLS 1.1 on purpose
 def test_only_tls_12_and_13_with_forward_secret_ciphers(postern):
     ctx = verified_ctx()
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
