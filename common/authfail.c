@@ -83,7 +83,11 @@ static struct af_entry *find(struct af_table *t, const struct sockaddr_storage *
 bool authfail_blocked(struct authfail *af, const struct sockaddr_storage *ip)
 {
 	struct af_entry *f = find(&af->ips, ip, NULL, false);
-	return af->limit > 0 && f != NULL && f->fails >= af->limit;
+	if (af->limit == 0 || f == NULL || f->fails < af->limit)
+		return false;
+	/* still trying: the 15 quiet minutes start again */
+	f->last = time(NULL);
+	return true;
 }
 
 uint64_t authfail_record(struct authfail *af, const struct sockaddr_storage *ip, const char *user)

@@ -1,7 +1,7 @@
 /*
- * pop3_parse.c: POP3 command lines. A pure function over untrusted
- * bytes, used by pop3d's login process (postern-pop3) and mail
- * sessions (postern-vmail); see pop3_parse.h.
+ * pop3_parse.c: POP3 command lines and the AUTH argument. Pure
+ * functions over untrusted bytes, used by pop3d's login process
+ * (postern-pop3) and mail sessions (postern-vmail); see pop3_parse.h.
  */
 #include "pop3_parse.h"
 
@@ -131,3 +131,36 @@ enum pop3_parse_err pop3_parse(const char *line, size_t len, struct pop3_command
 	return P3E_UNKNOWN;
 }
 
+
+static bool mech_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '_';
+}
+
+bool pop3_parse_auth(const char *arg, size_t len, struct pop3_auth *out)
+{
+	const char *w[3];
+	size_t wl[3];
+	memset(out, 0, sizeof(*out));
+	if (len > POP3_LINE_MAX)
+		return false;
+	size_t n = split(arg, len, w, wl, 2);
+	if (n == 0 || n > 2 || wl[0] > POP3_MECH_MAX)
+		return false;
+	for (size_t i = 0; i < wl[0]; i++)
+		if (!mech_char(w[0][i]))
+			return false;
+	if (n == 2)
+		for (size_t i = 0; i < wl[1]; i++)
+			if ((unsigned char)w[1][i] <= ' ' || (unsigned char)w[1][i] > '~')
+				return false;
+	out->mech = wl[0] == 5 && strncasecmp(w[0], "PLAIN", 5) == 0 ? P3M_PLAIN : P3M_OTHER;
+	out->mech_name = w[0];
+	out->mech_len = wl[0];
+	if (n == 2) {
+		out->ir = w[1];
+		out->irlen = wl[1];
+	}
+	return true;
+}

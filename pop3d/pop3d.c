@@ -1,8 +1,11 @@
 /*
  * pop3d.c: the POP3 server's root monitor. main() reads the config,
- * binds the "listen pop3" sockets and makes the login process's empty
- * chroot; the monitor then runs the login process (login.c,
- * postern-pop3) and the auth helper (common/auth.c, postern-auth).
+ * binds the "listen pop3" and "listen pop3s" sockets and makes the
+ * login process's empty chroot; the monitor then runs the login
+ * process (login.c, postern-pop3) and the auth helper (common/auth.c,
+ * postern-auth), and (common/monitor.c) reads the TLS certificate and
+ * key as root and passes them to the login process at start and on
+ * SIGHUP.
  * When the login process brings a client with a ticket from the auth
  * helper, this process checks the ticket and forks the user's mail
  * session (session.c), which chroots into that user's Maildir as
@@ -115,8 +118,9 @@ static void on_session_exit(int ctl, pid_t pid, int status, void *arg)
 int main(int argc, char **argv)
 {
 	daemon_start(argc, argv, "pop3d", &conf);
-	if (config_count_listen(&conf, "pop3") == 0) {
-		fprintf(stderr, "pop3d: %s: no 'listen pop3 ADDRESS:PORT' line\n", conf.path);
+	if (config_count_listen(&conf, "pop3") + config_count_listen(&conf, "pop3s") == 0) {
+		fprintf(stderr, "pop3d: %s: no 'listen pop3 ADDRESS:PORT' or "
+		    "'listen pop3s ADDRESS:PORT' line\n", conf.path);
 		return 1;
 	}
 	/* fail early on a missing system user, before forking anything */
@@ -128,9 +132,13 @@ int main(int argc, char **argv)
 	privsep_ensure_dir(conf.spool, "empty", NULL, 0555);
 	privsep_ensure_dir(conf.mail_root, "", USER_VMAIL, 0700);
 	largs.conf = &conf;
-	for (size_t i = 0; i < conf.nlisten; i++)
-		if (strcmp(conf.listen[i].proto, "pop3") == 0)
-			largs.listen_fds[largs.nlisten++] = listener_bind(&conf.listen[i]);
+	for (size_t i = 0; i < conf.nlisten; i++) {
+		const char *proto = conf.listen[i].proto;
+		if (strcmp(proto, "pop3") != 0 && strcmp(proto, "pop3s") != 0)
+			continue;
+		largs.implicit_tls[largs.nlisten] = listen_is_implicit_tls(proto);
+		largs.listen_fds[largs.nlisten++] = listener_bind(&conf.listen[i]);
+	}
 	sessions = calloc(conf.max_sessions, sizeof(*sessions));
 	if (sessions == NULL)
 		fatalx("out of memory");
@@ -146,6 +154,7 @@ int main(int argc, char **argv)
 		.worker_nkeep = largs.nlisten,
 		.on_worker_msg = on_login_request,
 		.on_child_exit = on_session_exit,
+		.tls_conf = &conf,
 	};
 	return monitor_run(&spec);
 }

@@ -2,9 +2,11 @@
  * pop3d.h: the POP3 server's three parts. pop3d.c is the root monitor:
  * it binds the listeners and, on a verified login ticket, forks a mail
  * session. login.c is the event-driven login process (postern-pop3,
- * chrooted to an empty directory) that speaks POP3 up to PASS and asks
- * the auth helper. session.c is one user's mail session (postern-vmail,
- * chrooted into that user's Maildir), with maildrop.c doing the files.
+ * chrooted to an empty directory) that speaks POP3 up to the login
+ * (TLS, STLS, USER/PASS, AUTH PLAIN), asks the auth helper, and relays
+ * the bytes of TLS clients to and from their mail sessions. session.c
+ * is one user's mail session (postern-vmail, chrooted into that user's
+ * Maildir), with maildrop.c doing the files.
  */
 #ifndef POSTERN_POP3D_H
 #define POSTERN_POP3D_H
@@ -23,6 +25,7 @@
 struct login_args {
 	struct config *conf;
 	int listen_fds[CONFIG_MAX_LISTEN];
+	bool implicit_tls[CONFIG_MAX_LISTEN]; /* pop3s (RFC 8314) rather than pop3 */
 	size_t nlisten;
 };
 int login_main(int ctl, void *arg);
@@ -38,7 +41,11 @@ struct session_args {
 };
 int session_main(int sock, void *arg);
 
-/* Both answer CAPA; USER only where plaintext login is allowed. */
-void pop3_capa_lines(char *out, size_t outlen, bool user_allowed);
+/* Both answer CAPA (RFC 2449). The login process adds what applies in
+ * the AUTHORIZATION state on that connection: STLS where TLS can still
+ * be started, USER and SASL PLAIN where a password may be sent. */
+#define CAPA_STLS 0x1
+#define CAPA_LOGIN 0x2
+void pop3_capa_lines(char *out, size_t outlen, unsigned flags);
 
 #endif

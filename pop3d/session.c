@@ -5,7 +5,10 @@
  * then chroots into it and drops to postern-vmail before it reads a
  * byte from the client. One client, one process: plain blocking I/O
  * with poll timeouts, replies batched until the client's pipelined
- * commands are all answered.
+ * commands are all answered. Its socket is the client's own TCP
+ * connection, or, for a client under TLS, one end of a socketpair whose
+ * other end the login process relays to and from the TLS connection;
+ * the session cannot tell the two apart and holds no TLS state.
  */
 #include "pop3d.h"
 #include "log.h"
@@ -289,7 +292,7 @@ static bool dispatch(struct pop3s *s, const char *line, size_t len)
 		reply(s, "+OK");
 		break;
 	case P3_CAPA:
-		pop3_capa_lines(capa, sizeof(capa), false);
+		pop3_capa_lines(capa, sizeof(capa), 0); /* TRANSACTION: no STLS, USER, SASL */
 		put(s, capa, strlen(capa));
 		break;
 	case P3_QUIT:

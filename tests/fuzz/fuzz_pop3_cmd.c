@@ -7,7 +7,12 @@
  * unknown keywords really are unknown, that a canonical line built
  * from the result parses back to the same command (with leading zeros
  * up to 10 digits), and that the result matches a plain second
- * reading of the line (reference()).
+ * reading of the line (reference()). The input is also taken as an
+ * AUTH argument (pop3_parse_auth, RFC 5034): compared with a plain
+ * reading (ref_auth()), the mechanism and initial response must lie
+ * inside the input and hold only allowed bytes, PLAIN must be exactly
+ * "PLAIN" in any case, and "MECH IR" rebuilt from the result must parse
+ * back to the same.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -205,6 +210,105 @@ static enum pop3_parse_err reference(const char *line, size_t len, struct pop3_c
 	}
 }
 
+/* ---- the AUTH argument ---- */
+
+static bool ref_mech_char(char c)
+{
+	return c != '\0' && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z') || c == '-' || c == '_');
+}
+
+static enum pop3_mech ref_mech(const char *w, size_t wl)
+{
+	static const char plain[] = "PLAIN";
+	if (wl != 5)
+		return P3M_OTHER;
+	for (size_t i = 0; i < 5; i++)
+		if (toupper((unsigned char)w[i]) != plain[i])
+			return P3M_OTHER;
+	return P3M_PLAIN;
+}
+
+static bool ref_auth(const char *s, size_t len, struct pop3_auth *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (len > POP3_LINE_MAX)
+		return false;
+	const char *w[2] = { NULL, NULL };
+	size_t wl[2] = { 0, 0 }, n = 0;
+	for (size_t i = 0; i < len;) {
+		if (s[i] == ' ') {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < len && s[j] != ' ')
+			j++;
+		if (n < 2) {
+			w[n] = s + i;
+			wl[n] = j - i;
+		}
+		n++;
+		i = j;
+	}
+	if (n < 1 || n > 2 || wl[0] > 20)
+		return false;
+	for (size_t i = 0; i < wl[0]; i++)
+		if (!ref_mech_char(w[0][i]))
+			return false;
+	for (size_t i = 0; i < wl[1]; i++)
+		if ((unsigned char)w[1][i] < 0x21 || (unsigned char)w[1][i] > 0x7e)
+			return false;
+	r->mech = ref_mech(w[0], wl[0]);
+	r->mech_name = w[0];
+	r->mech_len = wl[0];
+	r->ir = w[1];
+	r->irlen = wl[1];
+	return true;
+}
+
+static void check_auth(const char *arg, size_t len)
+{
+	struct pop3_auth a, r;
+	bool ok = pop3_parse_auth(arg, len, &a);
+	if (ok != ref_auth(arg, len, &r))
+		abort();
+	if (!ok) {
+		if (a.mech_name != NULL || a.ir != NULL || a.mech_len != 0 || a.irlen != 0)
+			abort();
+		return;
+	}
+	if (a.mech != r.mech || a.mech_name != r.mech_name || a.mech_len != r.mech_len ||
+	    a.ir != r.ir || a.irlen != r.irlen)
+		abort();
+	if (a.mech_len < 1 || a.mech_len > POP3_MECH_MAX || a.mech_name < arg ||
+	    a.mech_name + a.mech_len > arg + len)
+		abort();
+	if ((a.ir == NULL) != (a.irlen == 0) ||
+	    (a.ir != NULL && (a.ir < a.mech_name + a.mech_len || a.ir + a.irlen > arg + len)))
+		abort();
+	if (memchr(a.mech_name, ' ', a.mech_len) || (a.ir && memchr(a.ir, ' ', a.irlen)))
+		abort();
+	/* "MECH IR" parses back to the same, and so does "AUTH MECH IR" */
+	char canon[POP3_LINE_MAX + 64];
+	int n = snprintf(canon, sizeof(canon), "AUTH %.*s%s%.*s", (int)a.mech_len, a.mech_name,
+	    a.ir ? " " : "", (int)a.irlen, a.ir ? a.ir : "");
+	if (n < 0 || (size_t)n >= sizeof(canon))
+		abort();
+	struct pop3_auth b;
+	if (!pop3_parse_auth(canon + 5, (size_t)n - 5, &b) || b.mech != a.mech ||
+	    b.mech_len != a.mech_len || memcmp(b.mech_name, a.mech_name, a.mech_len) != 0 ||
+	    b.irlen != a.irlen || (a.ir && memcmp(b.ir, a.ir, a.irlen) != 0))
+		abort();
+	struct pop3_command c;
+	if ((size_t)n <= POP3_LINE_MAX) {
+		if (pop3_parse(canon, (size_t)n, &c) != P3E_OK || c.cmd != P3_AUTH ||
+		    c.arglen != (size_t)n - 5 || !pop3_parse_auth(c.arg, c.arglen, &b) ||
+		    b.mech != a.mech || b.irlen != a.irlen)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *line = (const char *)data;
@@ -237,6 +341,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (e == P3E_OK && (r.cmd != c.cmd || r.arg != c.arg || r.arglen != c.arglen ||
 	    r.has_msg != c.has_msg || r.msg != c.msg || r.lines != c.lines))
 		abort();
+	/* an AUTH line's argument, and the whole input as one */
+	if (e == P3E_OK && c.cmd == P3_AUTH && c.arg != NULL)
+		check_auth(c.arg, c.arglen);
+	check_auth(line, size);
 	/* the same bytes with a NUL in them never parse */
 	if (size > 0 && size <= POP3_LINE_MAX) {
 		char *copy = malloc(size);

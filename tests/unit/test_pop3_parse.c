@@ -3,7 +3,9 @@
  * keywords and their case (pop3_parse), USER/PASS/APOP/AUTH taking the
  * rest of the line, commands that take no argument, LIST/UIDL with an
  * optional message number, RETR/DELE/TOP numbers, number edge cases,
- * unknown keywords, NUL bytes, the length limit, and pop3_cmd_name.
+ * unknown keywords, NUL bytes, the length limit, pop3_cmd_name, and
+ * the AUTH argument (pop3_parse_auth: mechanism names, the initial
+ * response, spaces, bytes that are not allowed, limits).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +305,123 @@ static void test_cmd_name(void **state)
 	assert_string_equal(pop3_cmd_name((enum pop3_cmd)99), "?");
 }
 
+/* Expects arg to parse as mech (PLAIN or OTHER, named name) with the
+ * initial response ir (NULL: none), both pointing into arg. */
+static void auth_ok(const char *arg, enum pop3_mech mech, const char *name, const char *ir)
+{
+	struct pop3_auth a;
+	size_t len = strlen(arg);
+	if (!pop3_parse_auth(arg, len, &a))
+		print_error("'%s': refused\n", arg);
+	assert_true(pop3_parse_auth(arg, len, &a));
+	assert_int_equal(a.mech, mech);
+	assert_int_equal(a.mech_len, strlen(name));
+	assert_memory_equal(a.mech_name, name, a.mech_len);
+	assert_true(a.mech_name >= arg && a.mech_name + a.mech_len <= arg + len);
+	if (ir == NULL) {
+		assert_null(a.ir);
+		assert_int_equal(a.irlen, 0);
+	} else {
+		assert_non_null(a.ir);
+		assert_int_equal(a.irlen, strlen(ir));
+		assert_memory_equal(a.ir, ir, a.irlen);
+		assert_true(a.ir > a.mech_name && a.ir + a.irlen <= arg + len);
+	}
+}
+
+static void auth_bad(const char *arg, size_t len)
+{
+	struct pop3_auth a;
+	memset(&a, 0x55, sizeof(a));
+	if (pop3_parse_auth(arg, len, &a))
+		print_error("'%.*s': accepted\n", (int)len, arg);
+	assert_false(pop3_parse_auth(arg, len, &a));
+	/* nothing left pointing anywhere */
+	assert_null(a.mech_name);
+	assert_null(a.ir);
+	assert_int_equal(a.mech_len, 0);
+	assert_int_equal(a.irlen, 0);
+}
+
+static void test_auth_arg(void **state)
+{
+	(void)state;
+	auth_ok("PLAIN", P3M_PLAIN, "PLAIN", NULL);
+	auth_ok("plain", P3M_PLAIN, "plain", NULL);
+	auth_ok("PlAiN", P3M_PLAIN, "PlAiN", NULL);
+	auth_ok("PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=", P3M_PLAIN, "PLAIN",
+	    "AGFsaWNlAHdvbmRlcmxhbmQ=");
+	/* "=" is an empty response, "*" a cancel: both are sasl_decode's */
+	auth_ok("PLAIN =", P3M_PLAIN, "PLAIN", "=");
+	auth_ok("PLAIN *", P3M_PLAIN, "PLAIN", "*");
+	/* not base64 is still one word here; sasl_decode refuses it */
+	auth_ok("PLAIN !!!!", P3M_PLAIN, "PLAIN", "!!!!");
+	auth_ok("LOGIN", P3M_OTHER, "LOGIN", NULL);
+	auth_ok("CRAM-MD5", P3M_OTHER, "CRAM-MD5", NULL);
+	auth_ok("X_OAUTH2 abc", P3M_OTHER, "X_OAUTH2", "abc");
+	auth_ok("PLAINX", P3M_OTHER, "PLAINX", NULL);
+	auth_ok("PLAI", P3M_OTHER, "PLAI", NULL);
+	auth_ok("SCRAM-SHA-256-PLUS", P3M_OTHER, "SCRAM-SHA-256-PLUS", NULL);
+	auth_ok("ABCDEFGHIJKLMNOPQRST", P3M_OTHER, "ABCDEFGHIJKLMNOPQRST", NULL); /* 20 */
+	/* spaces around and between the words */
+	auth_ok(" PLAIN", P3M_PLAIN, "PLAIN", NULL);
+	auth_ok("PLAIN ", P3M_PLAIN, "PLAIN", NULL);
+	auth_ok("PLAIN   dGVzdA==  ", P3M_PLAIN, "PLAIN", "dGVzdA==");
+
+	auth_bad("", 0);
+	auth_bad(" ", 1);
+	auth_bad("   ", 3);
+	auth_bad("ABCDEFGHIJKLMNOPQRSTU", 21); /* 21 characters */
+	auth_bad("PLAIN a b", 9);
+	auth_bad("PLAIN a =", 9);
+	auth_bad("PL@IN", 5);
+	auth_bad("PLAIN.", 6);
+	auth_bad("PLAIN\tabc", 9);
+	auth_bad("\tPLAIN", 6);
+	auth_bad("PLAIN ab\tc", 10);
+	auth_bad("PLAIN ab\x7f", 9);
+	auth_bad("PLAIN \xc3\xa9", 8);
+	auth_bad("PL\xc3\x81IN", 6);
+	auth_bad("PLAIN a\rb", 9);
+	auth_bad("PLAIN a\0b", 9);
+	auth_bad("PLA\0N", 5);
+	/* only len bytes count */
+	struct pop3_auth a;
+	assert_true(pop3_parse_auth("PLAIN abc def", 9, &a));
+	assert_int_equal(a.mech, P3M_PLAIN);
+	assert_int_equal(a.irlen, 3);
+	assert_memory_equal(a.ir, "abc", 3);
+	assert_true(pop3_parse_auth("PLAINFOO", 5, &a));
+	assert_int_equal(a.mech, P3M_PLAIN);
+
+	/* the argument of a whole AUTH line, as pop3_parse hands it over */
+	struct pop3_command c;
+	const char *line = "auth plain AGFsaWNlAHdvbmRlcmxhbmQ=";
+	assert_int_equal(pop3_parse(line, strlen(line), &c), P3E_OK);
+	assert_int_equal(c.cmd, P3_AUTH);
+	assert_true(pop3_parse_auth(c.arg, c.arglen, &a));
+	assert_int_equal(a.mech, P3M_PLAIN);
+	assert_ptr_equal(a.ir, line + 11);
+	assert_int_equal(a.irlen, strlen(line) - 11);
+}
+
+static void test_auth_arg_length(void **state)
+{
+	(void)state;
+	char arg[POP3_LINE_MAX + 2];
+	struct pop3_auth a;
+	memcpy(arg, "PLAIN ", 6);
+	memset(arg + 6, 'A', sizeof(arg) - 6);
+	assert_true(pop3_parse_auth(arg, POP3_LINE_MAX, &a));
+	assert_int_equal(a.irlen, POP3_LINE_MAX - 6);
+	assert_false(pop3_parse_auth(arg, POP3_LINE_MAX + 1, &a));
+	memset(arg, 'A', sizeof(arg));
+	for (size_t n = 1; n <= POP3_MECH_MAX + 2; n++) {
+		bool ok = pop3_parse_auth(arg, n, &a);
+		assert_int_equal(ok, n <= POP3_MECH_MAX);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +436,8 @@ int main(void)
 		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_cmd_name),
+		cmocka_unit_test(test_auth_arg),
+		cmocka_unit_test(test_auth_arg_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
