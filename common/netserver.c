@@ -8,6 +8,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -43,6 +44,11 @@ void listener_accept_all(int lfd, void (*on_client)(void *arg, int fd,
 				log_warn("accept");
 			return;
 		}
+		/* replies are gathered before each write already; Nagle would
+		 * only hold back the last TLS record of a flight (session
+		 * tickets, then the greeting) for the client's delayed ACK */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		on_client(arg, fd, &ss);
 	}
 }

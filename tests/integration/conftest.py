@@ -6,6 +6,7 @@ helpers to read Maildirs, find the daemons' processes and restart them.
 Run as root, the daemons use the real postern-* users and chroots; run
 as another user they run unprivileged (and the privilege tests skip).
 """
+import contextlib
 import os
 import re
 import signal
@@ -281,6 +282,22 @@ def make_postern(tmp_path):
 @pytest.fixture
 def postern(make_postern):
     return make_postern()
+
+
+@contextlib.contextmanager
+def netns_with_address(addr="192.0.2.1"):
+    """A network namespace of the test's own, whose loopback also has
+    addr (a non-loopback address to serve and connect from). Yields its
+    name; deleted afterwards."""
+    import uuid
+    ns = "pst-" + uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", "lo"], check=True)
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
 
 
 class LineClient:

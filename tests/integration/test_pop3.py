@@ -392,9 +392,13 @@ def test_capa(pop):
 def test_pipelining_through_login(pop):
     send(pop, b"Subject: p\r\n\r\npipelined\r\n")
     wait_delivered(pop, 1)
-    r = Raw(pop.pop3_port)
-    # everything in one packet: what the login process read past PASS
-    # must reach the mail session
+    pipelined_session(Raw(pop.pop3_port), "pipelined")
+
+
+def pipelined_session(r, body):
+    """Sends a whole session in one write, greeting already waiting;
+    what the login process read past PASS must reach the mail session,
+    which holds one message whose body ends in body."""
     r.send(b"CAPA\r\nUSER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nUIDL 1\r\n"
            b"RETR 1\r\nNOOP\r\nQUIT\r\n")
     assert r.line().startswith("+OK")
@@ -406,7 +410,7 @@ def test_pipelining_through_login(pop):
     assert len(r.multi()) == 1
     assert r.line().startswith("+OK 1 ")
     assert r.line().startswith("+OK")
-    assert r.multi()[-1] == "pipelined"
+    assert r.multi()[-1] == body
     assert r.line() == "+OK"
     assert r.line().startswith("+OK Logging out")
     assert r.closed()

@@ -7,11 +7,10 @@ the test makes)."""
 import os
 import pwd
 import subprocess
-import uuid
 
 import pytest
 
-from conftest import IS_ROOT, wait_for
+from conftest import IS_ROOT, netns_with_address, wait_for
 from test_pop3 import Raw, login, send, wait_delivered
 from test_privsep import as_process, check_identity, ids, try_open
 
@@ -90,11 +89,7 @@ def test_symlinked_maildir_refused(pop):
 
 
 def test_plaintext_refused_off_loopback(make_postern):
-    ns = "pst-" + uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        subprocess.run(["ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", "lo"], check=True)
+    with netns_with_address("192.0.2.1") as ns:
         p = make_postern(start=False, extra_conf="listen pop3 192.0.2.1:110")
         p.prefix = ["ip", "netns", "exec", ns]
         p.start("pop3d")
@@ -123,8 +118,6 @@ def test_plaintext_refused_off_loopback(make_postern):
         assert rest[0].startswith("-ERR [AUTH]") and rest[1].startswith("-ERR [AUTH]")
         assert rest[2].startswith("+OK")
         assert "authenticated" not in p.log("pop3d")
-    finally:
-        subprocess.run(["ip", "netns", "del", ns])
 
 
 def steal_fd(pid, fd):

@@ -19,13 +19,12 @@ import socket
 import ssl
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from conftest import (IS_ROOT, LineClient, ROOT, client_tls_context, free_port, tls_files,
+from conftest import (IS_ROOT, LineClient, netns_with_address, ROOT, client_tls_context, free_port, tls_files,
                       wait_for)
-from test_pop3 import Pop3, client_ip, maildir_count, send, wait_delivered
+from test_pop3 import Pop3, client_ip, maildir_count, pipelined_session, send, wait_delivered
 
 NAME = "mail.example.test"  # what the demo certificate is for
 NOT_SECURE = ("-ERR [AUTH] Plaintext authentication disallowed on non-secure "
@@ -402,11 +401,7 @@ def test_plaintext_refused_off_loopback_but_stls_logs_in(make_postern):
     """From a non-loopback address (in a network namespace the test
     makes) a password is taken only after STLS, and the session then
     runs through the TLS relay."""
-    ns = "pst-" + uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        subprocess.run(["ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", "lo"], check=True)
+    with netns_with_address("192.0.2.1") as ns:
         p = make_postern(start=False, extra_conf="listen pop3 192.0.2.1:110")
         p.prefix = ["ip", "netns", "exec", ns]
         p.start("pop3d")
@@ -452,8 +447,6 @@ def test_plaintext_refused_off_loopback_but_stls_logs_in(make_postern):
         assert rest[2].startswith("+OK Logging out")
         wait_for(lambda: "[192.0.2.1]: TLS relay closed" in p.log("pop3d"), what="relay end")
         assert "[192.0.2.1]: alice authenticated over TLSv1." in p.log("pop3d")
-    finally:
-        subprocess.run(["ip", "netns", "del", ns])
 
 
 # ---- failed logins ----
@@ -548,21 +541,7 @@ def test_pipelining_through_tls_relay(pop):
             assert r.cmd("STLS").startswith("+OK")
             r.starttls()
         # one write: what the login process holds past the login must reach the session
-        r.send(b"CAPA\r\nUSER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nUIDL 1\r\n"
-               b"RETR 1\r\nNOOP\r\nQUIT\r\n")
-        assert r.line().startswith("+OK")
-        r.multi()
-        assert r.line() == "+OK"
-        assert r.line().startswith("+OK Logged in, 1 messages")
-        assert re.match(r"\+OK 1 \d+$", r.line())
-        assert r.line().startswith("+OK 1 messages")
-        assert len(r.multi()) == 1
-        assert r.line().startswith("+OK 1 ")
-        assert r.line().startswith("+OK")
-        assert r.multi()[-1] == "pipelined over TLS"
-        assert r.line() == "+OK"
-        assert r.line().startswith("+OK Logging out")
-        assert r.closed()
+        pipelined_session(r, "pipelined over TLS")
 
 
 def login_unix_queues(pid):
