@@ -11,7 +11,9 @@ PREFIX  ?= /usr/local
 SAN     ?=
 
 PKGS     = libbsd libevent libevent_openssl libcrypt lmdb libssl libcrypto
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued -Ipop3d \
+# libunbound: the resolver alone links it
+UNBOUND_LIBS = $(shell pkg-config --libs libunbound 2>/dev/null || echo -lunbound)
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued -Ipop3d -Iresolver -Irelay \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -28,19 +30,24 @@ COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/monitor.c common/auth.c common/netserver.c \
              common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
-QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c
+QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c
 POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/pop3_parse.c
+# the remote delivery agent's pure parts (the agent itself is not built yet)
+RELAY_LIB  = relay/smtp_reply.c relay/mx.c
 CTL_SRC    = ctl/posternctl.c
+RESOLVER_SRC = resolver/resolver.c resolver/worker.c
+# the resolver's pure parts, shared with its clients (posternctl)
+DNS_SRC    = resolver/dns_name.c resolver/dns_rdata.c resolver/dns_proto.c resolver/dns_conf.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
 
-PROGS = $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(BUILD)/posternctl
+PROGS = $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(BUILD)/posternctl $(BUILD)/resolver
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 
 all: $(PROGS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h pop3d/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h pop3d/*.h resolver/*.h relay/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -50,11 +57,13 @@ $(BUILD)/queued: $(call obj,$(QUEUED_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/pop3d: $(call obj,$(POP3D_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/posternctl: $(call obj,$(CTL_SRC)) $(COMMON_OBJ)
+$(BUILD)/posternctl: $(call obj,$(CTL_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/resolver: $(call obj,$(RESOLVER_SRC) $(DNS_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(UNBOUND_LIBS)
 
 # unit tests link the parsers they test and everything in common/
-LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c pop3d/pop3_parse.c)
+LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c pop3d/pop3_parse.c $(DNS_SRC) $(RELAY_LIB))
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -81,7 +90,7 @@ run:
 	sh etc/demo-run.sh $(CURDIR)/$(BUILD) $(CURDIR)/demo
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c pop3d/pop3_parse.c
+FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c pop3d/pop3_parse.c $(DNS_SRC) $(RELAY_LIB)
 fuzz-build:
 	@mkdir -p build-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -94,11 +103,11 @@ fuzz: fuzz-build
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/postern $(DESTDIR)$(PREFIX)/sbin
-	install -m 755 $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(DESTDIR)$(PREFIX)/libexec/postern/
+	install -m 755 $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(BUILD)/resolver $(DESTDIR)$(PREFIX)/libexec/postern/
 	install -m 755 $(BUILD)/posternctl $(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 docs/postern.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 docs/posternctl.8 docs/pop3d.8 docs/smtpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/posternctl.8 docs/pop3d.8 docs/smtpd.8 docs/resolver.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz

@@ -40,6 +40,7 @@ void config_defaults(struct config *c)
 	c->retry_min_ms = 5 * 60 * 1000;
 	c->retry_max_ms = 4 * 3600 * 1000;
 	c->queue_lifetime_ms = 5ULL * 86400 * 1000;
+	c->delay_warning_ms = 4ULL * 3600 * 1000;
 	c->delivery_concurrency = 32;
 	c->timeout_pop3_ms = 600 * 1000; /* RFC 1939 section 3: at least 10 minutes */
 	c->auth_failure_delay_ms = 1000;
@@ -48,6 +49,8 @@ void config_defaults(struct config *c)
 	c->auth_loopback_plaintext = true;
 	c->auth_failure_limit = 20;
 	c->submission_hide_client = true;
+	c->dns_timeout_ms = 10 * 1000;
+	strlcpy(c->dns_trust_anchor, CONFIG_DEFAULT_TRUST_ANCHOR, sizeof(c->dns_trust_anchor));
 }
 
 bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
@@ -89,6 +92,37 @@ bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
 		return true;
 	}
 	return false;
+}
+
+bool forward_parse(const char *s, char out[CONFIG_FORWARD_LEN])
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *at, *end;
+	uint64_t port = 53;
+	uint8_t a[16];
+	bool v6 = s[0] == '[';
+	if (v6) {
+		end = strchr(s, ']');
+		if (end == NULL)
+			return false;
+		s++;
+		at = end + 1;
+		if (*at != '\0' && *at != '@')
+			return false;
+	} else {
+		at = strchr(s, '@');
+		end = at ? at : s + strlen(s);
+	}
+	if ((size_t)(end - s) == 0 || (size_t)(end - s) >= sizeof(host))
+		return false;
+	memcpy(host, s, (size_t)(end - s));
+	host[end - s] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, a) != 1)
+		return false;
+	if (at && *at == '@' && !parse_uint(at + 1, 1, 65535, &port))
+		return false;
+	snprintf(out, CONFIG_FORWARD_LEN, "%s@%u", host, (unsigned)port);
+	return true;
 }
 
 bool netmask_parse(const char *s, struct netmask *out)
@@ -244,7 +278,8 @@ static const struct keydef keys[] = {
 	{ "greeting_delay", V_DUR, OFF(greeting_delay_ms), 0, 0, 60 * 1000 },
 	{ "retry_min", V_DUR, OFF(retry_min_ms), 0, 1000, 86400 * 1000 },
 	{ "retry_max", V_DUR, OFF(retry_max_ms), 0, 1000, 7 * 86400ULL * 1000 },
-	{ "queue_lifetime", V_DUR, OFF(queue_lifetime_ms), 0, 60 * 1000, 60 * 86400ULL * 1000 },
+	{ "queue_lifetime", V_DUR, OFF(queue_lifetime_ms), 0, 5 * 1000, 60 * 86400ULL * 1000 },
+	{ "delay_warning", V_DUR, OFF(delay_warning_ms), 0, 0, 60 * 86400ULL * 1000 },
 	{ "delivery_concurrency", V_COUNT, OFF(delivery_concurrency), 0, 1, 1024 },
 	{ "timeout_pop3", V_DUR, OFF(timeout_pop3_ms), 0, 1000, 24 * 3600 * 1000 },
 	{ "auth_failure_delay", V_DUR, OFF(auth_failure_delay_ms), 0, 0, 60 * 1000 },
@@ -254,6 +289,8 @@ static const struct keydef keys[] = {
 	{ "auth_loopback_plaintext", V_BOOL, OFF(auth_loopback_plaintext), 0, 0, 0 },
 	{ "auth_failure_limit", V_COUNT, OFF(auth_failure_limit), 0, 0, 1000000 },
 	{ "submission_hide_client", V_BOOL, OFF(submission_hide_client), 0, 0, 0 },
+	{ "dns_timeout", V_DUR, OFF(dns_timeout_ms), 0, 500, 300 * 1000 },
+	{ "dns_trust_anchor", V_PATH, OFF(dns_trust_anchor), PATH_MAX, 0, 0 },
 };
 
 static bool valid_hostname(const char *s)
@@ -291,6 +328,10 @@ static int set_scalar(struct parse_ctx *p, struct config *c, const struct keydef
 			return perr(p, "hostname: '%s' is not a valid host name", v);
 		return 0;
 	case V_PATH:
+		if (strcmp(k->name, "dns_trust_anchor") == 0 && strcmp(v, "none") == 0) {
+			base[0] = '\0';
+			return 0;
+		}
 		if (v[0] != '/')
 			return perr(p, "%s: '%s' must be an absolute path", k->name, v);
 		if (strlcpy(base, v, k->size) >= k->size)
@@ -403,6 +444,31 @@ static int parse_line(struct parse_ctx *p, struct config *c, char **argv, size_t
 			if (!netmask_parse(argv[i], &c->relay_nets[c->nrelay_nets]))
 				return perr(p, "relay_networks: '%s' is not an address or ADDRESS/BITS", argv[i]);
 			c->nrelay_nets++;
+		}
+		return 0;
+	}
+	if (strcmp(key, "forward") == 0) {
+		if (argc < 2)
+			return perr(p, "forward: needs at least one ADDRESS[@PORT]");
+		for (size_t i = 1; i < argc; i++) {
+			if (c->nforward >= CONFIG_MAX_FORWARD)
+				return perr(p, "forward: too many upstreams (at most %d)", CONFIG_MAX_FORWARD);
+			if (!forward_parse(argv[i], c->forward[c->nforward]))
+				return perr(p, "forward: '%s' is not IPv4[@PORT] or [IPv6][@PORT]", argv[i]);
+			c->nforward++;
+		}
+		return 0;
+	}
+	if (strcmp(key, "dns_insecure_domain") == 0) {
+		if (argc < 2)
+			return perr(p, "dns_insecure_domain: needs at least one domain");
+		for (size_t i = 1; i < argc; i++) {
+			if (c->ndns_insecure >= CONFIG_MAX_INSECURE)
+				return perr(p, "dns_insecure_domain: too many domains (at most %d)",
+				    CONFIG_MAX_INSECURE);
+			if (!valid_hostname(argv[i]))
+				return perr(p, "dns_insecure_domain: '%s' is not a valid domain", argv[i]);
+			strlcpy(c->dns_insecure[c->ndns_insecure++], argv[i], sizeof(c->dns_insecure[0]));
 		}
 		return 0;
 	}

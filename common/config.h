@@ -18,6 +18,10 @@
 #define CONFIG_MAX_LINE 1024
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_GRANTS 256
+#define CONFIG_MAX_FORWARD 8          /* "forward" upstreams, all lines together */
+#define CONFIG_MAX_INSECURE 16        /* "dns_insecure_domain" names */
+#define CONFIG_FORWARD_LEN 64         /* "ADDRESS@PORT" as libunbound takes it */
+#define CONFIG_DEFAULT_TRUST_ANCHOR "/usr/share/dns/root.key" /* Debian's dns-root-data */
 
 struct listen_spec {
 	char proto[16];                /* smtp, submission, submissions, pop3, pop3s */
@@ -63,6 +67,7 @@ struct config {
 	uint64_t retry_min_ms;
 	uint64_t retry_max_ms;
 	uint64_t queue_lifetime_ms;
+	uint64_t delay_warning_ms;      /* a delay warning after this long; 0: none */
 	uint64_t delivery_concurrency;
 	uint64_t timeout_pop3_ms;       /* POP3 idle timeout */
 	uint64_t auth_failure_delay_ms; /* first delay after a failed login, doubling per IP */
@@ -75,6 +80,14 @@ struct config {
 	bool submission_hide_client;    /* Received: on submission names no client address */
 	struct sender_grant grants[CONFIG_MAX_GRANTS];
 	size_t ngrants;
+	/* resolver: upstreams as "ADDRESS@PORT" (IPv6 without brackets);
+	 * none given: the nameservers of /etc/resolv.conf */
+	char forward[CONFIG_MAX_FORWARD][CONFIG_FORWARD_LEN];
+	size_t nforward;
+	uint64_t dns_timeout_ms;          /* per query, then a temporary failure */
+	char dns_trust_anchor[PATH_MAX];  /* DS/DNSKEY file; "" = "none": no validation */
+	char dns_insecure[CONFIG_MAX_INSECURE][256]; /* no DNSSEC chain expected below these */
+	size_t ndns_insecure;
 };
 
 void config_defaults(struct config *c);
@@ -101,5 +114,8 @@ bool config_is_relay_client(const struct config *c, const struct sockaddr *sa);
 bool netmask_parse(const char *s, struct netmask *out);
 bool netmask_match(const struct netmask *m, const struct sockaddr *sa);
 bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len);
+/* A "forward" upstream: IPv4 or [IPv6], optionally "@PORT" (default
+ * 53), into libunbound's "ADDRESS@PORT". */
+bool forward_parse(const char *s, char out[CONFIG_FORWARD_LEN]);
 
 #endif

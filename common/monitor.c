@@ -1,5 +1,6 @@
 /*
- * monitor.c: supervising parent shared by smtpd, queued and pop3d.
+ * monitor.c: supervising parent shared by smtpd, queued, pop3d and
+ * the resolver (which has a worker and no helper).
  * Runs as root and parses nothing but bounded IPC frames from its own
  * worker: it forks, waits, forwards signals, passes the helper's socket
  * to the worker and, for pop3d, hands requests to pop3d's hook. It
@@ -31,31 +32,46 @@
 
 struct monitor {
 	const struct monitor_spec *spec;
-	pid_t worker, helper;
+	pid_t worker;
 	int worker_ctl;
 	int exit_code;
 	bool stopping;
-	time_t helper_restart_at; /* 0: no restart pending */
-	unsigned helper_failures;
-	time_t helper_started;
+	/* helper 0 (spec->helper_*) and helper 1 (spec->helper2_*) */
+	struct helper {
+		const char *title;
+		int (*main)(int sock, void *arg);
+		void *arg;
+		pid_t pid;
+		time_t restart_at; /* 0: no restart pending */
+		unsigned failures;
+		time_t started;
+	} helper[2];
 };
 
-static void spawn_helper(struct monitor *m)
+static bool helpers_alive(const struct monitor *m)
 {
+	return m->helper[0].pid > 0 || m->helper[1].pid > 0;
+}
+
+static void spawn_helper(struct monitor *m, int i)
+{
+	struct helper *h = &m->helper[i];
 	int sock;
 	/* the new helper alone inherits the secret for its login tickets */
-	ticket_key_new();
-	m->helper = proc_spawn(m->spec->helper_title, m->spec->helper_main,
-	    m->spec->helper_arg, &sock, NULL, 0);
-	if (m->helper < 0) {
-		log_warn("fork %s", m->spec->helper_title);
-		m->helper = 0;
-		m->helper_restart_at = time(NULL) + 1;
+	if (i == 0)
+		ticket_key_new();
+	h->pid = proc_spawn(h->title, h->main, h->arg, &sock, NULL, 0);
+	if (h->pid < 0) {
+		log_warn("fork %s", h->title);
+		h->pid = 0;
+		h->restart_at = time(NULL) + 1;
 		return;
 	}
-	m->helper_started = time(NULL);
-	m->helper_restart_at = 0;
-	if (ipc_send_fd(m->worker_ctl, P_HELPER, 0, NULL, 0, sock) < 0)
+	h->started = time(NULL);
+	h->restart_at = 0;
+	/* the payload says which helper it is */
+	uint8_t which = (uint8_t)i;
+	if (ipc_send_fd(m->worker_ctl, P_HELPER, 0, &which, 1, sock) < 0)
 		log_warn("passing helper socket to worker");
 	close(sock);
 }
@@ -68,8 +84,9 @@ static void stop_all(struct monitor *m, int sig)
 	m->stopping = true;
 	if (m->worker > 0)
 		kill(m->worker, sig);
-	if (m->helper > 0 && (m->worker == 0 || sig == SIGKILL))
-		kill(m->helper, sig);
+	for (int i = 0; i < 2; i++)
+		if (m->helper[i].pid > 0 && (m->worker == 0 || sig == SIGKILL))
+			kill(m->helper[i].pid, sig);
 }
 
 static void reap(struct monitor *m)
@@ -86,16 +103,17 @@ static void reap(struct monitor *m)
 				m->exit_code = 1;
 			}
 			stop_all(m, SIGTERM);
-		} else if (pid == m->helper) {
-			m->helper = 0;
+		} else if (pid == m->helper[0].pid || pid == m->helper[1].pid) {
+			struct helper *hp = &m->helper[pid == m->helper[0].pid ? 0 : 1];
+			hp->pid = 0;
 			if (!m->stopping) {
-				log_warnx("%s %s %d; restarting it", m->spec->helper_title, how, code);
+				log_warnx("%s %s %d; restarting it", hp->title, how, code);
 				/* one that keeps dying at start is restarted more slowly */
-				if (time(NULL) - m->helper_started < 5)
-					m->helper_failures++;
+				if (time(NULL) - hp->started < 5)
+					hp->failures++;
 				else
-					m->helper_failures = 0;
-				m->helper_restart_at = time(NULL) + (m->helper_failures > 3 ? 5 : 0);
+					hp->failures = 0;
+				hp->restart_at = time(NULL) + (hp->failures > 3 ? 5 : 0);
 			}
 		} else if (m->spec->on_child_exit) {
 			m->spec->on_child_exit(m->worker_ctl, pid, status, m->spec->hook_arg);
@@ -166,10 +184,17 @@ int monitor_run(const struct monitor_spec *spec)
 		close(spec->worker_keep_fds[i]);
 	if (tls && !tls_send_creds(m.worker_ctl, spec->tls_conf))
 		fatalx("TLS: cannot start");
-	spawn_helper(&m);
+	/* the resolver has no helper; queued has two (agent, auth helper).
+	 * A helper that is not there is never restarted: restart_at is
+	 * only set when one exits */
+	m.helper[0] = (struct helper){ spec->helper_title, spec->helper_main, spec->helper_arg, 0, 0, 0, 0 };
+	m.helper[1] = (struct helper){ spec->helper2_title, spec->helper2_main, spec->helper2_arg, 0, 0, 0, 0 };
+	for (int i = 0; i < 2; i++)
+		if (m.helper[i].main)
+			spawn_helper(&m, i);
 
 	time_t stop_deadline = 0;
-	while (m.worker > 0 || m.helper > 0) {
+	while (m.worker > 0 || helpers_alive(&m)) {
 		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { m.worker_ctl, POLLIN, 0 } };
 		int sig = 0;
 		if (poll(pfd, ctl_open ? 2 : 1, 1000) > 0) {
@@ -200,8 +225,10 @@ int monitor_run(const struct monitor_spec *spec)
 				stop_deadline = now + 15;
 			else if (now >= stop_deadline)
 				stop_all(&m, SIGKILL);
-		} else if (m.helper == 0 && m.helper_restart_at && now >= m.helper_restart_at) {
-			spawn_helper(&m);
+		} else {
+			for (int i = 0; i < 2; i++)
+				if (m.helper[i].pid == 0 && m.helper[i].restart_at && now >= m.helper[i].restart_at)
+					spawn_helper(&m, i);
 		}
 	}
 	close(m.worker_ctl);

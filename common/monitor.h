@@ -1,7 +1,8 @@
 /*
- * monitor.h: the small root parent of smtpd and queued. It forks the
- * daemon's worker (which drops to its own user) and one helper (auth
- * helper for smtpd, local delivery agent for queued), hands the worker
+ * monitor.h: the small root parent of smtpd, queued, pop3d and the
+ * resolver. It forks the daemon's worker (which drops to its own user)
+ * and one helper (auth helper for smtpd, local delivery agent for
+ * queued; the resolver has none), hands the worker
  * a connection to the helper, restarts the helper when it dies, and
  * ends everything when the worker dies or on SIGTERM/SIGINT. pop3d's
  * monitor also takes requests from its worker (start a mail session).
@@ -20,9 +21,15 @@ struct monitor_spec {
 	const char *worker_title;
 	int (*worker_main)(int ctl_sock, void *arg);
 	const char *helper_title;
-	int (*helper_main)(int sock, void *arg);
+	int (*helper_main)(int sock, void *arg); /* NULL: no helper (resolver) */
 	void *worker_arg;
 	void *helper_arg;
+	/* Optional second helper (queued: the auth helper, for reports). The
+	 * worker learns which helper a P_HELPER socket is for from its u8
+	 * payload: 0 or 1. */
+	const char *helper2_title;
+	int (*helper2_main)(int sock, void *arg);
+	void *helper2_arg;
 	const int *worker_keep_fds;
 	size_t worker_nkeep;
 	/* Optional (pop3d): a frame the worker sent up; ctl answers it. */

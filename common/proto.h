@@ -6,6 +6,7 @@
 #define POSTERN_PROTO_H
 
 #define QUEUE_SOCKET "run/queue.sock" /* relative to the spool root */
+#define DNS_SOCKET "run/dns.sock"     /* the resolver's, relative to the spool root */
 
 enum msg_type {
 	/* smtpd -> queued */
@@ -33,7 +34,7 @@ enum msg_type {
 	A_AUTH_NO,         /* () */
 
 	/* supervising parent -> worker */
-	P_HELPER = 400,    /* () + fd: a (new) connection to the helper */
+	P_HELPER = 400,    /* (u8 which helper: 0, or 1 for queued's auth helper) + fd: a (new) connection to it */
 	/* pop3d login process -> its monitor */
 	P_SESSION,         /* (str user, str ticket, str client ip, str pipelined input) + client fd
 	                      -> P_SESSION_OK | P_SESSION_FAIL, later P_SESSION_END */
@@ -43,6 +44,33 @@ enum msg_type {
 	P_SESSION_END,     /* (): that session has ended (per-IP accounting) */
 	/* monitor -> worker (smtpd, pop3d login), at start and on SIGHUP */
 	P_TLS,             /* (str certificate chain PEM, str private key PEM) */
+
+	/* client (queued, smtpd, relay agent, posternctl) -> resolver; the
+	 * reqid is the client's own and comes back in the reply. Any
+	 * number of queries may be in flight on one connection; replies
+	 * come in the order answers arrive. Codec: resolver/dns_proto.c */
+	D_QUERY = 500,     /* (u16 qtype, str name) -> D_ANSWER | D_ERROR
+	                      qtype: MX 15, A 1, AAAA 28, PTR 12, TXT 16, TLSA 52;
+	                      name: LDH labels (and '_'), <= 63 per label, <= 253
+	                      in all, one trailing dot allowed */
+	/* resolver -> client */
+	D_ANSWER = 550,    /* (u8 status, u8 secure, u32 ttl, u32 n, n x record)
+	                      status: dns_status (OK, NXDOMAIN, NODATA, TEMPFAIL);
+	                      n = 0 unless OK, at most DNS_MAX_RECORDS; record by qtype:
+	                      MX u16 preference, str exchange ("." for a null MX);
+	                      A 4 bytes; AAAA 16 bytes; PTR str name;
+	                      TXT str bytes (the character-strings joined);
+	                      TLSA u8 usage, u8 selector, u8 matching type, str bytes */
+	D_ERROR,           /* (str reason): the query was refused (bad name,
+	                      unsupported type, malformed payload); not retried */
+};
+
+/* D_ANSWER status */
+enum dns_status {
+	DNS_OK = 0,        /* records follow */
+	DNS_NXDOMAIN = 1,  /* the name does not exist: permanent */
+	DNS_NODATA = 2,    /* the name exists, without records of this type */
+	DNS_TEMPFAIL = 3,  /* SERVFAIL, timeout, DNSSEC bogus, resolver busy: try later */
 };
 
 enum delivery_status {

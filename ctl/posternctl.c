@@ -1,14 +1,20 @@
 /*
  * posternctl.c: the administrator's command line. Runs as root (or as
  * the developer in an unprivileged setup): manages the users file,
- * checks the configuration, and creates the system users and
- * directories postern needs. Never talks to the network.
+ * checks the configuration, creates the system users and directories
+ * postern needs, and asks the resolver (over <spool>/run/dns.sock, as
+ * one of its allowed clients) for DNS answers. Never talks to the
+ * network itself.
  */
 #include "config.h"
+#include "dns.h"
+#include "ipc.h"
 #include "privsep.h"
+#include "proto.h"
 #include "tables.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <bsd/readpassphrase.h>
 #include <bsd/string.h>
 #include <crypt.h>
@@ -19,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,7 +42,9 @@ static void usage(void)
 	    "       posternctl [-f config] user list\n"
 	    "       posternctl [-f config] user add NAME      (password from the terminal or one line of stdin)\n"
 	    "       posternctl [-f config] user passwd NAME\n"
-	    "       posternctl [-f config] user del NAME\n");
+	    "       posternctl [-f config] user del NAME\n"
+	    "       posternctl [-f config] resolve TYPE NAME  (TYPE: mx a aaaa ptr txt tlsa;\n"
+	    "                                                  ptr also takes an address)\n");
 	exit(2);
 }
 
@@ -308,7 +318,8 @@ static void run(const char *const argv[])
 /* Creates the system users and directories (idempotent). */
 static int cmd_setup(void)
 {
-	static const char *users[] = { USER_SMTPD, USER_QUEUE, USER_VMAIL, USER_AUTH, USER_POP3 };
+	static const char *users[] = { USER_SMTPD, USER_QUEUE, USER_VMAIL, USER_AUTH, USER_POP3,
+		USER_DNS, USER_RELAY };
 	load_config();
 	if (!privsep_enabled()) {
 		fprintf(stderr, "posternctl: setup needs root\n");
@@ -341,6 +352,165 @@ static int cmd_setup(void)
 	return 0;
 }
 
+/* ---- resolve ---- */
+
+enum { RESOLVE_ANSWER = 0, RESOLVE_NEGATIVE = 1, RESOLVE_TEMP = 2, RESOLVE_USAGE = 64 };
+
+static void print_bytes_quoted(const uint8_t *p, size_t len)
+{
+	putchar('"');
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			printf("\\%c", p[i]);
+		else if (p[i] < 32 || p[i] > 126)
+			printf("\\%03u", p[i]);
+		else
+			putchar(p[i]);
+	}
+	putchar('"');
+}
+
+static void print_rr(const struct dns_rr *rr)
+{
+	char addr[INET6_ADDRSTRLEN];
+	printf("%s ", dns_type_name(rr->type));
+	switch (rr->type) {
+	case DNS_T_MX:
+		printf("%u %s\n", rr->pref, rr->name);
+		break;
+	case DNS_T_A:
+	case DNS_T_AAAA:
+		inet_ntop(rr->type == DNS_T_A ? AF_INET : AF_INET6, rr->addr, addr, sizeof(addr));
+		printf("%s\n", addr);
+		break;
+	case DNS_T_PTR:
+		printf("%s\n", rr->name);
+		break;
+	case DNS_T_TXT:
+		print_bytes_quoted(rr->data, rr->len);
+		putchar('\n');
+		break;
+	case DNS_T_TLSA:
+		printf("%u %u %u ", rr->usage, rr->selector, rr->mtype);
+		for (size_t i = 0; i < rr->len; i++)
+			printf("%02x", rr->data[i]);
+		putchar('\n');
+		break;
+	}
+}
+
+static int resolver_connect(void)
+{
+	char path[PATH_MAX];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (snprintf(path, sizeof(path), "%s/%s", conf.spool, DNS_SOCKET) >= (int)sizeof(path) ||
+	    strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "posternctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "posternctl: resolver unreachable at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* the resolver answers every query within dns_timeout */
+	struct timeval tv = { (time_t)(conf.dns_timeout_ms / 1000) + 5, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static const char *status_name(uint8_t s)
+{
+	static const char *names[] = { "OK", "NXDOMAIN", "NODATA", "TEMPFAIL" };
+	return s <= DNS_TEMPFAIL ? names[s] : "?";
+}
+
+/* posternctl resolve TYPE NAME: one query, the answer on stdout. */
+static int cmd_resolve(int argc, char **argv)
+{
+	char name[DNS_NAME_BUF];
+	static struct dns_rr rr; /* 64 KiB */
+	uint16_t qtype = argc == 2 ? dns_type_parse(argv[0]) : 0;
+	if (qtype == 0) {
+		if (argc == 2)
+			fprintf(stderr, "posternctl: unsupported type '%s'\n", argv[0]);
+		fprintf(stderr, "usage: posternctl [-f config] resolve TYPE NAME "
+		    "(TYPE: mx a aaaa ptr txt tlsa)\n");
+		return RESOLVE_USAGE;
+	}
+	/* "resolve ptr 127.0.0.2" means its reverse name */
+	if (!(qtype == DNS_T_PTR && dns_ptr_name(argv[1], name, sizeof(name)))) {
+		if (strlcpy(name, argv[1], sizeof(name)) >= sizeof(name) ||
+		    !dns_name_valid(name, strlen(name))) {
+			fprintf(stderr, "posternctl: '%s' is not a valid DNS name\n", argv[1]);
+			return RESOLVE_USAGE;
+		}
+	}
+	char err[1024];
+	if (config_load(conf_path, &conf, err, sizeof(err)) < 0) {
+		/* not 1: that means NXDOMAIN/NODATA here */
+		fprintf(stderr, "%s\n", err);
+		return RESOLVE_TEMP;
+	}
+	int fd = resolver_connect();
+	if (fd < 0)
+		return RESOLVE_TEMP;
+	struct ipc_buf b;
+	ipcb_init(&b);
+	dns_query_encode(&b, qtype, name);
+	struct ipc_hdr h;
+	uint8_t *p = NULL;
+	int rfd = -1;
+	int r = b.err ? -1 : ipc_send_fd(fd, D_QUERY, 1, b.data, b.len, -1);
+	ipcb_free(&b);
+	if (r == 0)
+		r = ipc_recv(fd, &h, &p, &rfd);
+	close(fd);
+	if (rfd >= 0)
+		close(rfd);
+	if (r <= 0 || h.reqid != 1) {
+		fprintf(stderr, "posternctl: no answer from the resolver (%s)\n",
+		    r < 0 ? (errno == EAGAIN ? "timed out" : strerror(errno)) :
+		    r == 0 ? "connection closed: not an allowed user?" : "wrong request id");
+		free(p);
+		return RESOLVE_TEMP;
+	}
+	if (h.type == D_ERROR) {
+		char reason[256];
+		struct ipc_rd rd;
+		ipcr_init(&rd, p, h.len);
+		ipcr_str(&rd, reason, sizeof(reason));
+		fprintf(stderr, "posternctl: the resolver refused the query: %s\n",
+		    ipcr_done(&rd) ? reason : "(malformed reply)");
+		free(p);
+		return RESOLVE_TEMP;
+	}
+	struct dns_answer a;
+	if (h.type != D_ANSWER || !dns_answer_open(&a, qtype, p, h.len)) {
+		fprintf(stderr, "posternctl: malformed answer from the resolver\n");
+		free(p);
+		return RESOLVE_TEMP;
+	}
+	printf("status %s ttl %u %s\n", status_name(a.status), a.ttl,
+	    a.secure ? "secure" : "insecure");
+	while ((r = dns_answer_next(&a, &rr)) > 0)
+		print_rr(&rr);
+	free(p);
+	if (r < 0) {
+		fprintf(stderr, "posternctl: malformed record in the resolver's answer\n");
+		return RESOLVE_TEMP;
+	}
+	switch (a.status) {
+	case DNS_OK: return RESOLVE_ANSWER;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA: return RESOLVE_NEGATIVE;
+	default: return RESOLVE_TEMP;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int ch;
@@ -360,5 +530,7 @@ int main(int argc, char **argv)
 		return cmd_setup();
 	if (strcmp(argv[0], "user") == 0)
 		return cmd_user(argc - 1, argv + 1);
+	if (strcmp(argv[0], "resolve") == 0)
+		return cmd_resolve(argc - 1, argv + 1);
 	usage();
 }

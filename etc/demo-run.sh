@@ -1,8 +1,11 @@
 #!/bin/sh
 # demo-run.sh BUILD_DIR STATE_DIR: the demo mail host behind `make run`.
 # Creates the demo config and users on first start (state under
-# STATE_DIR, kept across restarts), then runs queued, smtpd and pop3d in
-# the foreground on loopback until Ctrl-C, which stops them all cleanly.
+# STATE_DIR, kept across restarts), then runs queued, smtpd, pop3d and
+# the resolver in the foreground on loopback until Ctrl-C, which stops
+# them all cleanly. The resolver's only upstream is a DNS server of the
+# demo's own: Debian's unbound on 127.0.0.1:2053, serving example.test
+# and refusing every other name (it never asks the outside world).
 set -eu
 build=$1
 state=$2
@@ -29,6 +32,8 @@ relay_networks  127.0.0.0/8
 log             stderr
 retry_min       30s
 retry_max       10m
+forward         127.0.0.1@2053
+dns_insecure_domain example.test
 CONF
 fi
 # a demo made by an older version gets what it lacks
@@ -42,6 +47,38 @@ tls_certificate $state/etc/tls/cert.pem
 tls_key         $state/etc/tls/key.pem
 CONF
 fi
+if ! grep -q '^forward' "$conf"; then
+	cat >> "$conf" <<CONF
+forward         127.0.0.1@2053
+dns_insecure_domain example.test
+CONF
+fi
+# the demo's DNS server: example.test on loopback, nothing else
+mkdir -p "$state/dns"
+cat > "$state/dns/unbound.conf" <<CONF
+# written by etc/demo-run.sh at every start
+server:
+  interface: 127.0.0.1
+  port: 2053
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "$state/dns"
+  pidfile: "$state/dns/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  do-ip6: no
+  module-config: iterator
+  access-control: 127.0.0.0/8 allow
+  local-zone: "." refuse
+  local-zone: "example.test." static
+  local-data: "example.test. 300 IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 300"
+  local-data: "example.test. 300 IN MX 10 mail.example.test."
+  local-data: 'example.test. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"'
+  local-data: "mail.example.test. 300 IN A 127.0.0.1"
+remote-control:
+  control-enable: no
+CONF
 if [ "$(id -u)" = 0 ]; then
 	"$build/posternctl" -f "$conf" setup >/dev/null
 	echo "running as root: each daemon chrooted under its own postern-* user"
@@ -53,6 +90,10 @@ echo "$users" | grep -qx alice || echo wonderland | "$build/posternctl" -f "$con
 echo "$users" | grep -qx bob || echo builder | "$build/posternctl" -f "$conf" user add bob >/dev/null
 [ -f "$state/etc/aliases" ] || printf 'postmaster: alice\nabuse: alice\n' > "$state/etc/aliases"
 
+/usr/sbin/unbound -d -c "$state/dns/unbound.conf" &
+upid=$!
+"$build/resolver" -f "$conf" &
+rpid=$!
 "$build/queued" -f "$conf" &
 qpid=$!
 "$build/smtpd" -f "$conf" &
@@ -61,10 +102,12 @@ spid=$!
 ppid=$!
 stop() {
 	trap - INT TERM
-	kill -TERM "$ppid" "$spid" "$qpid" 2>/dev/null || true
+	kill -TERM "$ppid" "$spid" "$qpid" "$rpid" "$upid" 2>/dev/null || true
 	wait "$ppid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 	wait "$qpid" 2>/dev/null || true
+	wait "$rpid" 2>/dev/null || true
+	wait "$upid" 2>/dev/null || true
 	echo "postern demo stopped; mail is kept under $state/mail"
 	exit 0
 }
@@ -81,12 +124,16 @@ Send a message, submit one as bob, then fetch it:
         --auth PLAIN --auth-user bob --auth-password builder \\
         --from bob@example.test --to alice@example.test
   curl --cacert $state/etc/tls/ca.pem pop3s://alice:wonderland@127.0.0.1:2995/1
-Mail lands in $state/mail/alice/. Ctrl-C stops every daemon.
+Mail lands in $state/mail/alice/. Ask the resolver (its upstream is the
+demo's DNS server on 127.0.0.1:2053, which serves example.test only):
+  $build/posternctl -f $conf resolve mx example.test
+Ctrl-C stops every daemon.
 
 MSG
 # if any daemon exits, stop the others
 while kill -0 "$spid" 2>/dev/null && kill -0 "$qpid" 2>/dev/null &&
-    kill -0 "$ppid" 2>/dev/null; do
+    kill -0 "$ppid" 2>/dev/null && kill -0 "$rpid" 2>/dev/null &&
+    kill -0 "$upid" 2>/dev/null; do
 	sleep 1 &
 	wait $! || true
 done

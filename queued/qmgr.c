@@ -4,8 +4,11 @@
  * fds, makes committed messages durable in groups (file syncs, one
  * directory sync, one LMDB transaction) before acknowledging any, keeps
  * the LMDB index, schedules deliveries to the local delivery agent with
- * retries and back-off, and at start reconciles files and index.
+ * retries and back-off, sends bounces and delay warnings (bounce.c,
+ * with the auth helper finding local mailboxes), and at start
+ * reconciles files and index.
  */
+#include "bounce.h"
 #include "ipc.h"
 #include "log.h"
 #include "privsep.h"
@@ -79,6 +82,7 @@ static struct {
 	struct commit *commits, **commits_tail;
 	struct event *ev_commit, *ev_results, *ev_tick, *ev_listen;
 	struct ipc_chan *lda, *ctl;
+	struct ipc_chan *auth;   /* the auth helper: mailboxes for reports */
 	struct inflight *inflight;
 	uint32_t ninflight_rcpts;
 	uint32_t next_reqid;
@@ -132,13 +136,10 @@ static void send_fail(struct client *c, uint32_t reqid, const char *why)
 	ipcb_free(&b);
 }
 
-static void handle_new(struct client *c, uint32_t reqid)
+/* A new, empty queue file under a fresh id. */
+static int new_qfile(uint64_t *qidp)
 {
 	char name[QID_LEN + 1];
-	if (q.stopping || c->nfiles >= MAX_PENDING_PER_CLIENT) {
-		send_fail(c, reqid, q.stopping ? "shutting down" : "too many open queue files");
-		return;
-	}
 	uint64_t qid;
 	int fd, tries = 0;
 	/* ids grow with the clock; a clock stepped back can meet a queued
@@ -148,8 +149,31 @@ static void handle_new(struct client *c, uint32_t reqid)
 		qfile_name(qid, name);
 		fd = openat(q.queue_dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	} while (fd < 0 && errno == EEXIST && ++tries < 1000);
-	if (fd < 0) {
+	if (fd < 0)
 		log_warn("%s: creating queue file", name);
+	*qidp = qid;
+	return fd;
+}
+
+static void drop_qfile(uint64_t qid, int fd)
+{
+	close(fd);
+	unlink_qfile(qid);
+}
+
+static void commit_internal(struct qmsg *m, int fd);
+
+static void handle_new(struct client *c, uint32_t reqid)
+{
+	char name[QID_LEN + 1];
+	if (q.stopping || c->nfiles >= MAX_PENDING_PER_CLIENT) {
+		send_fail(c, reqid, q.stopping ? "shutting down" : "too many open queue files");
+		return;
+	}
+	uint64_t qid;
+	int fd = new_qfile(&qid);
+	qfile_name(qid, name);
+	if (fd < 0) {
 		send_fail(c, reqid, "cannot create queue file");
 		return;
 	}
@@ -264,6 +288,23 @@ static void handle_commit(struct client *c, uint32_t reqid, const uint8_t *p, si
 	*q.commits_tail = k;
 	q.commits_tail = &k->next;
 	/* runs after every other event already pending: that is the group */
+	event_active(q.ev_commit, EV_TIMEOUT, 0);
+}
+
+/* A message queued made itself (a report): into the next group commit,
+ * with nobody to acknowledge. */
+static void commit_internal(struct qmsg *m, int fd)
+{
+	struct commit *k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		drop_qfile(m->qid, fd);
+		qmsg_free(m);
+		return;
+	}
+	k->fd = fd;
+	k->msg = *m;
+	*q.commits_tail = k;
+	q.commits_tail = &k->next;
 	event_active(q.ev_commit, EV_TIMEOUT, 0);
 }
 
@@ -438,6 +479,41 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 	    r->attempts, (unsigned long long)(backoff_ms(r->attempts) / 1000), r->last_error);
 }
 
+/* Reports to send once the results that call for them are durable. */
+struct report {
+	struct qmsg m;
+	uint32_t *which;
+	size_t nfailed, ndelayed;  /* which[] holds the failed, then the delayed */
+};
+
+/* Notes, for the message m whose results were just applied (each
+ * recipient's state before in was), what to report: recipients that
+ * failed for good now, and, once a message has waited delay_warning,
+ * one warning about those still deferred. */
+static bool note_reports(struct qmsg *m, const uint8_t *was, uint64_t now, struct report *out)
+{
+	memset(out, 0, sizeof(*out));
+	bool warn = q.conf->delay_warning_ms > 0 && !(m->flags & (QF_WARNED | QF_DSN)) &&
+	    m->sender[0] != '\0' && now - m->arrival_ms >= q.conf->delay_warning_ms;
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		bool failed = m->rcpts[i].state == RS_BOUNCED && was[i] != RS_BOUNCED;
+		bool delayed = warn && m->rcpts[i].state == RS_DEFERRED;
+		if (!failed && !delayed)
+			continue;
+		if (out->which == NULL && (out->which = calloc(m->nrcpt, sizeof(uint32_t))) == NULL)
+			return false;
+		if (failed)
+			out->which[out->nfailed++] = i;
+	}
+	if (out->which && warn)
+		for (uint32_t i = 0; i < m->nrcpt; i++)
+			if (m->rcpts[i].state == RS_DEFERRED)
+				out->which[out->nfailed + out->ndelayed++] = i;
+	if (out->ndelayed)
+		m->flags |= QF_WARNED;
+	return out->which != NULL;
+}
+
 /* Writes every finished in-flight message's results in one transaction. */
 static void results_flush(evutil_socket_t fd, short what, void *arg)
 {
@@ -448,6 +524,8 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = now_ms();
 	uint64_t unlink_list[256];
 	size_t nunlink = 0;
+	struct report reports[256];
+	size_t nreports = 0;
 	if (mdb_txn_begin(q.idx.env, NULL, 0, &txn) != 0) {
 		struct timeval again = { 1, 0 };
 		log_warnx("cannot begin index transaction for results; retrying");
@@ -458,7 +536,8 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 	int rc = 0;
 	while (*pp && rc == 0) {
 		struct inflight *f = *pp;
-		if (!f->done || nunlink == sizeof(unlink_list) / sizeof(unlink_list[0])) {
+		if (!f->done || nunlink == sizeof(unlink_list) / sizeof(unlink_list[0]) ||
+		    nreports == sizeof(reports) / sizeof(reports[0])) {
 			pp = &f->next;
 			continue;
 		}
@@ -466,16 +545,25 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 		rc = qindex_get(&q.idx, txn, f->qid, &m);
 		if (rc == 0) {
 			uint64_t old = qindex_sched_of(&m);
+			uint8_t *was = malloc(m.nrcpt);
+			for (uint32_t i = 0; was && i < m.nrcpt; i++)
+				was[i] = m.rcpts[i].state;
 			for (uint32_t i = 0; i < f->nresults; i++)
 				if (f->results[i].rcpt < m.nrcpt)
 					apply_result(&m, &m.rcpts[f->results[i].rcpt], &f->results[i], now);
+			bool report = was && note_reports(&m, was, now, &reports[nreports]);
+			free(was);
 			if (qindex_sched_of(&m) == 0) {
 				rc = qindex_del(&q.idx, txn, m.qid, old);
 				unlink_list[nunlink++] = m.qid;
 			} else {
 				rc = qindex_put(&q.idx, txn, &m, old);
 			}
-			qmsg_free(&m);
+			if (report) {
+				reports[nreports++].m = m; /* freed after the reports */
+			} else {
+				qmsg_free(&m);
+			}
 		} else if (rc == MDB_NOTFOUND) {
 			rc = 0;
 		}
@@ -493,6 +581,16 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 		 * duplicate, never a loss) */
 		log_warnx("index update for delivery results failed: %s", mdb_strerror(rc));
 		nunlink = 0;
+	}
+	/* the results are durable: report, while the queue files are there */
+	for (size_t i = 0; i < nreports; i++) {
+		struct report *r = &reports[i];
+		if (rc == 0) {
+			bounce_report(&r->m, r->which, r->nfailed, false);
+			bounce_report(&r->m, r->which + r->nfailed, r->ndelayed, true);
+		}
+		free(r->which);
+		qmsg_free(&r->m);
 	}
 	for (size_t i = 0; i < nunlink; i++) {
 		char name[QID_LEN + 1];
@@ -656,25 +754,58 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (q.stopping && q.inflight == NULL && q.commits == NULL)
 		event_base_loopexit(q.base, NULL);
+	bounce_retry();
 	schedule_run();
 }
 
-/* ---- supervisor channel: the agent's socket arrives here ---- */
+/* ---- the auth helper: mailboxes for reports ---- */
+
+static void on_auth_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	bounce_on_lookup(h->reqid, h->type, p, h->len);
+}
+
+static void on_auth_close(struct ipc_chan *ch, void *arg)
+{
+	(void)arg;
+	log_warnx("lost the auth helper; reports wait for it");
+	ipc_chan_free(ch);
+	q.auth = NULL;
+	bounce_lookups_lost();
+}
+
+/* ---- supervisor channel: the helpers' sockets arrive here ---- */
 
 static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
     const uint8_t *p, int fd, void *arg)
 {
 	(void)ch;
-	(void)p;
 	(void)arg;
 	if (h->type != P_HELPER || fd < 0) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
+	/* helper 0: the local delivery agent; 1: the auth helper */
+	struct ipc_rd r;
+	ipcr_init(&r, p, h->len);
+	uint8_t which = h->len ? ipcr_u8(&r) : 0;
+	set_nonblock(fd);
+	if (which == 1) {
+		if (q.auth)
+			ipc_chan_free(q.auth);
+		q.auth = ipc_chan_new(q.base, fd, on_auth_msg, on_auth_close, NULL);
+		bounce_lookups_lost(); /* the old helper's answers will not come */
+		bounce_retry();
+		return;
+	}
 	if (q.lda)
 		ipc_chan_free(q.lda);
-	set_nonblock(fd);
 	q.lda = ipc_chan_new(q.base, fd, on_lda_msg, on_lda_close, NULL);
 	schedule_run();
 }
@@ -810,6 +941,13 @@ int qmgr_main(int ctl, void *arg)
 	if (rc != 0)
 		fatalx("opening the queue index: %s", mdb_strerror(rc));
 	reconcile();
+	static const struct bounce_env benv = { .new_file = new_qfile, .drop_file = drop_qfile,
+		.commit = commit_internal, .auth = &q.auth };
+	static struct bounce_env env;
+	env = benv;
+	env.conf = q.conf;
+	env.queue_dirfd = q.queue_dirfd;
+	bounce_init(&env);
 	q.base = event_base_new();
 	if (q.base == NULL)
 		fatalx("event_base_new");

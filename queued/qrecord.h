@@ -28,6 +28,9 @@ enum rcpt_state {
 
 #define QF_8BITMIME 0x1
 #define QF_SMTPUTF8 0x2
+#define QF_DSN 0x4        /* a report (bounce, delay warning) made by queued */
+#define QF_DOUBLE 0x8     /* a report about a report, to the postmaster */
+#define QF_WARNED 0x10    /* a delay warning has been sent for this message */
 
 struct qrcpt {
 	uint8_t state;

@@ -2,10 +2,13 @@
  * queued.c: the queue daemon's root start-up. Reads the config,
  * creates the spool layout with its owners and modes, binds
  * run/queue.sock (owner postern-queue, group postern-smtpd, mode 0660),
- * then runs the monitor, which forks the queue manager (qmgr.c) and the
- * local delivery agent (local.c) and restarts the agent if it dies.
+ * then runs the monitor, which forks the queue manager (qmgr.c), the
+ * local delivery agent (local.c) and an auth helper (common/auth.c:
+ * the queue manager asks it where a report to a local sender goes), and
+ * restarts either helper if it dies.
  */
 #include "queued.h"
+#include "auth.h"
 #include "log.h"
 #include "monitor.h"
 #include "privsep.h"
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
 	ctx.smtpd_uid = privsep_expected_uid(USER_SMTPD);
 	(void)privsep_expected_uid(USER_QUEUE);
 	(void)privsep_expected_uid(USER_VMAIL);
+	(void)privsep_expected_uid(USER_AUTH);
 	ctx.listen_fd = bind_queue_socket(&conf);
 	log_info("starting; config %s", conf.path);
 	struct monitor_spec spec = {
@@ -79,6 +83,9 @@ int main(int argc, char **argv)
 		.helper_title = "postern-queued: local delivery",
 		.helper_main = local_main,
 		.helper_arg = &conf,
+		.helper2_title = "postern-queued: auth helper",
+		.helper2_main = auth_helper_main,
+		.helper2_arg = &conf,
 		.worker_keep_fds = &ctx.listen_fd,
 		.worker_nkeep = 1,
 	};

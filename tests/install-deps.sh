@@ -2,12 +2,14 @@
 # install-deps.sh: installs the Debian packages that building and
 # testing postern need, when any is missing (run by `make check`).
 # As root it runs one apt-get update and one apt-get install; as another
-# user it only says what is missing.
+# user it only says what is missing. unbound is for the tests and the
+# demo, which run their own instances; on a machine with systemd its
+# package also enables the system service.
 set -eu
 pkgs="gcc clang make pkg-config libevent-dev liblmdb-dev libbsd-dev libssl-dev
 libcrypt-dev libcmocka-dev libclang-rt-14-dev python3 python3-pytest swaks curl
 procps passwd fetchmail iproute2 openssl msmtp libnet-ssleay-perl
-libio-socket-ssl-perl"
+libio-socket-ssl-perl libunbound-dev unbound dns-root-data"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -5,6 +5,12 @@ per-test configuration under a temporary directory, and gives the tests
 helpers to read Maildirs, find the daemons' processes and restart them.
 Run as root, the daemons use the real postern-* users and chroots; run
 as another user they run unprivileged (and the privilege tests skip).
+
+DNS: the unbound_server fixture runs Debian's unbound on a loopback port
+with a local test zone (TEST_ZONE); make_postern(dns=...) points postern's
+resolver at it and starts the resolver too. Every postern config names a
+loopback upstream ("forward"), so no test's resolver ever falls back to
+the machine's own nameserver in /etc/resolv.conf.
 """
 import contextlib
 import os
@@ -90,6 +96,164 @@ def greets(port, prefix):
         return False
 
 
+def dns_probe(port, timeout=0.5):
+    """True when something answers a DNS query on 127.0.0.1:port (UDP)."""
+    import struct
+    q = struct.pack(">HHHHHH", 0x5053, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(x)]) + x for x in (b"example", b"test")) + b"\0"
+    q += struct.pack(">HH", 6, 1)  # SOA IN
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(q, ("127.0.0.1", port))
+            return s.recv(4096)[:2] == q[:2]
+        except OSError:
+            return False
+
+
+UNBOUND = "/usr/sbin/unbound"
+
+# The zone the test DNS server serves (unbound local-data). Relay tests
+# to come reuse it: mxN.example.test are loopback addresses.
+TLSA_HASH = "0123456789abcdef" * 4
+TEST_ZONE = [
+    "example.test. 300 IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 300",
+    "example.test. 300 IN NS ns.example.test.",
+    "example.test. 300 IN MX 10 mx1.example.test.",
+    # several MX, equal and different preferences
+    "multi.example.test. 300 IN MX 10 mx1.example.test.",
+    "multi.example.test. 300 IN MX 10 mx2.example.test.",
+    "multi.example.test. 300 IN MX 20 mx3.example.test.",
+    "multi.example.test. 300 IN MX 30 mx4.example.test.",
+    # RFC 7505 null MX
+    "nullmx.example.test. 300 IN MX 0 .",
+    # no MX, but an address
+    "nomx.example.test. 300 IN A 127.0.0.5",
+    "mx1.example.test. 300 IN A 127.0.0.2",
+    "mx1.example.test. 300 IN AAAA ::1",
+    "mx2.example.test. 300 IN A 127.0.0.3",
+    "mx3.example.test. 300 IN A 127.0.0.4",
+    "mx4.example.test. 300 IN A 127.0.0.6",
+    "v6.example.test. 300 IN AAAA 2001:db8::1",
+    "v6.example.test. 300 IN AAAA 2001:db8::25",
+    "alias.example.test. 300 IN CNAME mx1.example.test.",
+    'txt.example.test. 300 IN TXT "v=spf1 -all"',
+    'split.example.test. 300 IN TXT "v=DKIM1; k=rsa; " "p=MIGfMA0G"',
+    f"_25._tcp.mx1.example.test. 300 IN TLSA 3 1 1 {TLSA_HASH}",
+    # many names, for concurrency: hN -> 127.0.1.N
+    *[f"h{i}.example.test. 300 IN A 127.0.{1 + i // 250}.{i % 250}" for i in range(250)],
+]
+TEST_PTR = ["127.0.0.2 mx1.example.test."]
+
+
+class UnboundServer:
+    """Debian's unbound, not the system service: its own config in a
+    temporary directory, 127.0.0.1 on a free port, in the foreground,
+    authoritative for TEST_ZONE (plus extra lines) and refusing every
+    other name, so it never asks anyone else. Stopped by PID."""
+
+    def __init__(self, root, zone=None, ptr=None):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        self.conf = os.path.join(root, "unbound.conf")
+        self.log = os.path.join(root, "unbound.log")
+        self.pidfile = os.path.join(root, "unbound.pid")
+        self.zone = TEST_ZONE if zone is None else zone
+        self.ptr = TEST_PTR if ptr is None else ptr
+        self.port = None
+        self.proc = None
+
+    @property
+    def forward(self):
+        return f"127.0.0.1@{self.port}"
+
+    def _write_conf(self):
+        q = '"'
+        lines = [
+            "server:",
+            "  interface: 127.0.0.1",
+            f"  port: {self.port}",
+            "  do-daemonize: no",
+            '  chroot: ""',
+            '  username: ""',
+            f'  directory: "{self.root}"',
+            f'  pidfile: "{self.pidfile}"',
+            "  use-syslog: no",
+            '  logfile: ""',
+            "  verbosity: 1",
+            "  log-queries: yes",
+            "  do-ip6: no",
+            "  module-config: iterator",
+            "  access-control: 127.0.0.0/8 allow",
+            # everything not below is refused: no recursion, ever
+            '  local-zone: "." refuse',
+            '  local-zone: "example.test." static',
+            # queries for slow.example.test are dropped: never answered
+            '  local-zone: "slow.example.test." deny',
+        ]
+        for rr in self.zone:
+            # TXT data has double quotes: quote the whole record with single ones
+            lines.append(f"  local-data: '{rr}'" if q in rr else f'  local-data: "{rr}"')
+        for ptr in self.ptr:
+            lines.append(f'  local-data-ptr: "{ptr}"')
+        lines += ["remote-control:", "  control-enable: no", ""]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines))
+
+    def _launch(self):
+        self._write_conf()
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([UNBOUND, "-d", "-c", self.conf],
+                                         stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: self.proc.poll() is not None or dns_probe(self.port),
+                     timeout=15, what="unbound")
+        except AssertionError:
+            pass
+        return self.proc.poll() is None and dns_probe(self.port)
+
+    def start(self):
+        # a port free for TCP may still be taken for UDP: try a few
+        for _ in range(5):
+            self.port = free_port()
+            if self._launch():
+                return self
+            self.stop()
+        raise AssertionError("unbound did not start:\n" + self.logtext()[-2000:])
+
+    def restart(self):
+        """Stops it and starts it again on the same port."""
+        self.stop()
+        assert self._launch(), "unbound did not restart:\n" + self.logtext()[-2000:]
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def logtext(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+@pytest.fixture
+def unbound_server(tmp_path):
+    if not os.path.exists(UNBOUND):
+        pytest.skip("unbound is not installed (tests/install-deps.sh installs it)")
+    u = UnboundServer(str(tmp_path / "unbound"))
+    u.start()
+    yield u
+    u.stop()
+
+
 def cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -101,7 +265,7 @@ def cmdline(pid):
 class Postern:
     """One postern instance: config, users, both daemons."""
 
-    def __init__(self, root, extra_conf="", relay="10.255.255.0/24", tls=True):
+    def __init__(self, root, extra_conf="", relay="10.255.255.0/24", tls=True, dns=None):
         self.root = root
         self.etc = os.path.join(root, "etc")
         self.spool = os.path.join(root, "spool")
@@ -124,6 +288,22 @@ listen submission 127.0.0.1:{self.sub_port}
 listen submissions 127.0.0.1:{self.subs_port}
 listen pop3s 127.0.0.1:{self.pop3s_port}
 """
+        # the resolver's upstream: the test DNS server, an "ADDR@PORT",
+        # or by default a loopback port where nothing listens (never the
+        # machine's nameserver)
+        if isinstance(dns, UnboundServer):
+            self.dns_forward = dns.forward
+        elif dns:
+            self.dns_forward = dns
+        else:
+            self.dns_forward = f"127.0.0.1@{free_port()}"
+        self.dns = dns
+        dns_conf = f"forward {self.dns_forward}\n"
+        if "dns_timeout" not in extra_conf:
+            dns_conf += "dns_timeout 2s\n"
+        if "dns_trust_anchor" not in extra_conf:
+            # the test zone is not signed; test_resolver turns validation on itself
+            dns_conf += "dns_trust_anchor none\n"
         self.conf = os.path.join(self.etc, "postern.conf")
         with open(self.conf, "w") as f:
             f.write(f"""hostname mail.example.test
@@ -136,7 +316,7 @@ relay_networks {relay}
 log stderr
 retry_min 1s
 retry_max 2s
-{tls_conf}{extra_conf}
+{tls_conf}{dns_conf}{extra_conf}
 """)
         if IS_ROOT:
             self.ctl("setup")
@@ -172,6 +352,8 @@ retry_max 2s
         return p
 
     def start_all(self, pop3=False):
+        if self.dns is not None:
+            self.start_resolver()
         self.start("queued")
         wait_for(lambda: os.path.exists(os.path.join(self.spool, "run/queue.sock")),
                  what="queued socket")
@@ -184,6 +366,17 @@ retry_max 2s
         self.start("pop3d")
         wait_for(lambda: greets(self.pop3_port, b"+OK"), what="pop3d greeting")
         wait_for(lambda: self.child("pop3d", "auth helper"), what="pop3d auth helper")
+
+    def start_resolver(self):
+        """Starts the resolver and waits until its worker is ready."""
+        self.start("resolver")
+        wait_for(lambda: os.path.exists(os.path.join(self.spool, "run/dns.sock")) and
+                 "ready:" in self.log("resolver"), what="resolver ready")
+
+    def resolve(self, qtype, name):
+        """posternctl resolve: (exit code, stdout lines, stderr)."""
+        r = self.ctl("resolve", qtype, name, check=False)
+        return r.returncode, r.stdout.splitlines(), r.stderr
 
     def wait_ready(self):
         wait_for(lambda: greets(self.port, b"220"), what="smtpd greeting")
@@ -203,7 +396,7 @@ retry_max 2s
             p.wait()
 
     def stop_all(self):
-        for name in ("pop3d", "smtpd", "queued"):
+        for name in ("pop3d", "smtpd", "queued", "resolver"):
             self.stop(name)
         for log in self.logs.values():
             log.close()
@@ -258,10 +451,11 @@ retry_max 2s
 def make_postern(tmp_path):
     made = []
 
-    def make(extra_conf="", relay="10.255.255.0/24", start=True, pop3=False, tls=True):
+    def make(extra_conf="", relay="10.255.255.0/24", start=True, pop3=False, tls=True,
+             dns=None):
         root = tmp_path / f"p{len(made)}"
         root.mkdir()
-        p = Postern(str(root), extra_conf, relay, tls)
+        p = Postern(str(root), extra_conf, relay, tls, dns)
         made.append(p)
         if start:
             p.start_all(pop3=pop3)
@@ -273,7 +467,7 @@ def make_postern(tmp_path):
     for p in made:
         reports = p.sanitizer_reports()
         assert not reports, f"sanitizer reports: {reports}"
-        for name in ("smtpd", "queued", "pop3d"):
+        for name in ("smtpd", "queued", "pop3d", "resolver"):
             text = p.log(name)
             assert "exited with 86" not in text and "killed by signal 6" not in text, \
                 f"{name} crashed:\n{text[-3000:]}"

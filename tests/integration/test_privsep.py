@@ -26,6 +26,7 @@ ROLES = [
     ("smtpd", "auth helper", "postern-auth", "etc"),
     ("queued", "queue manager", "postern-queue", "spool"),
     ("queued", "local delivery", "postern-vmail", "mail"),
+    ("queued", "auth helper", "postern-auth", "etc"),
 ]
 
 
@@ -59,13 +60,18 @@ def test_monitors_are_root_and_unchrooted(postern):
 def as_process(pid, fn):
     """Runs fn() in a child with pid's root directory, uid and gid."""
     st = ids(pid)
-    uid, gid = int(st["Uid"][0]), int(st["Gid"][0])
+    return as_uid(int(st["Uid"][0]), int(st["Gid"][0]), f"/proc/{pid}/root", fn)
+
+
+def as_uid(uid, gid, root, fn):
+    """Runs fn() in a child chrooted to root with that uid and gid;
+    returns fn's string."""
     r, w = os.pipe()
     child = os.fork()
     if child == 0:
         os.close(r)
         try:
-            os.chroot(f"/proc/{pid}/root")
+            os.chroot(root)
             os.chdir("/")
             os.setgroups([gid])
             os.setgid(gid)
@@ -82,6 +88,7 @@ def as_process(pid, fn):
         if not chunk:
             break
         out += chunk
+    os.close(r)
     os.waitpid(child, 0)
     return out.decode()
 

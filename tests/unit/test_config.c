@@ -3,7 +3,9 @@
  * key and its range, "file:line: message" errors, unknown keys,
  * duplicates, comments, line limits, required keys), config_load,
  * netmask_parse / netmask_match / config_is_relay_client,
- * config_is_local_domain and sockaddr_parse.
+ * config_is_local_domain and sockaddr_parse; the resolver's keys
+ * (forward, dns_timeout, dns_trust_anchor, dns_insecure_domain) and
+ * forward_parse.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,7 +262,8 @@ static void test_scalar_ranges(void **state)
 		{ "retry_max 1s", false }, /* below the default retry_min */
 		{ "retry_max 5m", true }, { "retry_max 7d", true },
 		{ "retry_max 8d", false }, { "retry_max 0", false },
-		{ "queue_lifetime 1m", true }, { "queue_lifetime 59s", false },
+		{ "queue_lifetime 5s", true }, { "queue_lifetime 4s", false },
+		{ "delay_warning 0", true }, { "delay_warning 4h", true }, { "delay_warning 61d", false },
 		{ "queue_lifetime 60d", true }, { "queue_lifetime 61d", false },
 		{ "queue_lifetime 5d", true },
 		{ "delivery_concurrency 1", true }, { "delivery_concurrency 1024", true },
@@ -707,6 +710,93 @@ static void test_sockaddr(void **state)
 	}
 }
 
+static void test_resolver_keys(void **state)
+{
+	(void)state;
+	parse_ok(BASE);
+	assert_int_equal(conf.nforward, 0);                 /* resolv.conf then */
+	assert_int_equal(conf.dns_timeout_ms, 10000);
+	assert_string_equal(conf.dns_trust_anchor, "/usr/share/dns/root.key");
+	assert_int_equal(conf.ndns_insecure, 0);
+
+	extra_ok("forward 127.0.0.1 127.0.0.2@5353 [::1] [2001:db8::53]@1053");
+	assert_int_equal(conf.nforward, 4);
+	assert_string_equal(conf.forward[0], "127.0.0.1@53");
+	assert_string_equal(conf.forward[1], "127.0.0.2@5353");
+	assert_string_equal(conf.forward[2], "::1@53");
+	assert_string_equal(conf.forward[3], "2001:db8::53@1053");
+	/* repeatable, up to 8 in all */
+	parse_ok(BASE "forward 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4\n"
+	    "forward 10.0.0.5 10.0.0.6\nforward 10.0.0.7 10.0.0.8\n");
+	assert_int_equal(conf.nforward, 8);
+	assert_string_equal(conf.forward[7], "10.0.0.8@53");
+	parse_err(BASE "forward 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5\n"
+	    "forward 10.0.0.6 10.0.0.7 10.0.0.8 10.0.0.9\n",
+	    "test.conf:4: forward: too many upstreams (at most 8)");
+	extra_err("forward");
+	extra_err("forward localhost");
+	extra_err("forward ::1");                 /* IPv6 needs brackets */
+	extra_err("forward [::1");
+	extra_err("forward [::1]53");
+	extra_err("forward [127.0.0.1]");
+	extra_err("forward 127.0.0.1@");
+	extra_err("forward 127.0.0.1@0");
+	extra_err("forward 127.0.0.1@65536");
+	extra_err("forward 127.0.0.1@53x");
+	extra_err("forward 127.0.0.1:53");
+	extra_err("forward 300.0.0.1");
+	extra_err("forward @53");
+	extra_err("forward []@53");
+
+	extra_ok("dns_timeout 2s");
+	assert_int_equal(conf.dns_timeout_ms, 2000);
+	extra_ok("dns_timeout 500ms");
+	extra_ok("dns_timeout 5m");
+	extra_err("dns_timeout 499ms");
+	extra_err("dns_timeout 301s");
+	extra_err("dns_timeout soon");
+
+	extra_ok("dns_trust_anchor none");
+	assert_string_equal(conf.dns_trust_anchor, "");
+	extra_ok("dns_trust_anchor /etc/postern/root.key");
+	assert_string_equal(conf.dns_trust_anchor, "/etc/postern/root.key");
+	extra_err("dns_trust_anchor root.key");
+	extra_err("dns_trust_anchor");
+	parse_err(BASE "dns_trust_anchor none\ndns_trust_anchor none\n",
+	    "test.conf:4: dns_trust_anchor: given twice");
+
+	extra_ok("dns_insecure_domain example.test corp.example");
+	assert_int_equal(conf.ndns_insecure, 2);
+	assert_string_equal(conf.dns_insecure[1], "corp.example");
+	extra_err("dns_insecure_domain");
+	extra_err("dns_insecure_domain bad_name.example");
+	extra_err("dns_insecure_domain a..b");
+	char text[2048] = BASE "dns_insecure_domain";
+	for (int i = 0; i < 17; i++) {
+		char d[16];
+		snprintf(d, sizeof(d), " d%d.test", i);
+		strncat(text, d, sizeof(text) - strlen(text) - 1);
+	}
+	strncat(text, "\n", sizeof(text) - strlen(text) - 1);
+	parse_err(text, "test.conf:3: dns_insecure_domain: too many domains (at most 16)");
+}
+
+static void test_forward_parse(void **state)
+{
+	(void)state;
+	char out[CONFIG_FORWARD_LEN];
+	assert_true(forward_parse("192.0.2.1", out));
+	assert_string_equal(out, "192.0.2.1@53");
+	assert_true(forward_parse("[fe80::1]@65535", out));
+	assert_string_equal(out, "fe80::1@65535");
+	assert_true(forward_parse("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]@65535", out));
+	assert_false(forward_parse("", out));
+	assert_false(forward_parse("[", out));
+	assert_false(forward_parse("[]", out));
+	assert_false(forward_parse("1.2.3.4@53@53", out));
+	assert_false(forward_parse("1.2.3.4 ", out));
+}
+
 static void test_load(void **state)
 {
 	(void)state;
@@ -767,6 +857,8 @@ int main(void)
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_netmask),
 		cmocka_unit_test(test_sockaddr),
+		cmocka_unit_test(test_resolver_keys),
+		cmocka_unit_test(test_forward_parse),
 		cmocka_unit_test(test_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
