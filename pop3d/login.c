@@ -901,17 +901,25 @@ static void on_auth_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		on_auth_answer(c, h->type, p, h->len);
 }
 
-static void on_auth_close(struct ipc_chan *ch, void *arg)
+/* The auth helper's channel is gone (closed, or replaced by a new
+ * helper's): the logins waiting on it get a temporary failure now. */
+static void auth_lost(struct login *l)
 {
-	struct login *l = arg;
-	log_warnx("lost connection to the auth helper");
-	ipc_chan_free(ch);
+	ipc_chan_free(l->auth);
 	l->auth = NULL;
 	for (uint32_t i = 0; i < l->conns.nslots; i++) {
 		struct conn *c = l->conns.slots[i];
 		if (c && c->state == C_WAIT_AUTH)
 			on_auth_answer(c, A_FAIL, NULL, 0);
 	}
+}
+
+static void on_auth_close(struct ipc_chan *ch, void *arg)
+{
+	(void)ch;
+	struct login *l = arg;
+	log_warnx("lost connection to the auth helper");
+	auth_lost(l);
 }
 
 /* Clients are taken only once logins can be checked and, with a
@@ -937,7 +945,7 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	}
 	if (h->type == P_HELPER && fd >= 0) {
 		if (l->auth)
-			ipc_chan_free(l->auth);
+			auth_lost(l);
 		l->auth = ipc_chan_new(l->base, fd, on_auth_msg, on_auth_close, l);
 		start_listening(l);
 		return;

@@ -319,6 +319,11 @@ void bounce_retry(void)
 	}
 }
 
+size_t bounce_pending(void)
+{
+	return b.njobs;
+}
+
 void bounce_lookups_lost(void)
 {
 	for (struct bounce_job *j = b.jobs; j; j = j->next)

@@ -36,6 +36,8 @@ void bounce_report(const struct qmsg *m, const uint32_t *which, size_t n, bool d
 void bounce_on_lookup(uint32_t reqid, uint16_t type, const uint8_t *p, size_t len);
 /* Sends the lookups that could not go out (called each second). */
 void bounce_retry(void);
+/* How many reports wait for a lookup (shutdown waits for them). */
+size_t bounce_pending(void);
 /* The auth helper went away: its open lookups will be sent again. */
 void bounce_lookups_lost(void);
 

@@ -752,7 +752,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (q.stopping && q.inflight == NULL && q.commits == NULL)
+	/* reports still waiting for a lookup keep it up to the deadline */
+	if (q.stopping && q.inflight == NULL && q.commits == NULL &&
+	    (bounce_pending() == 0 || q.auth == NULL))
 		event_base_loopexit(q.base, NULL);
 	bounce_retry();
 	schedule_run();

@@ -80,6 +80,7 @@ struct session {
 	struct event *ev_delay;
 	struct hdr_scan hs;           /* submission: Date/Message-ID present? */
 	bool scanning;                /* the header section has not ended yet */
+	size_t hdr_start;             /* wbuf offset of the message's first byte */
 	size_t scan_pos;              /* wbuf offset the scanner has reached */
 	char helo[256];
 	bool has_mail;
@@ -408,13 +409,14 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
  * the authenticated user's own mailbox. */
 static void on_sender_answer(struct session *s, uint16_t type, const uint8_t *p, size_t len)
 {
-	enter_cmd(s);
 	if (type == A_LOOKUP_NONE) {
 		refuse_sender(s);
+		enter_cmd(s);
 		return;
 	}
 	if (type != A_LOOKUP_OK) {
 		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", s->sender);
+		enter_cmd(s);
 		return;
 	}
 	struct ipc_rd r;
@@ -432,6 +434,7 @@ static void on_sender_answer(struct session *s, uint16_t type, const uint8_t *p,
 		accept_sender(s);
 	else
 		refuse_sender(s);
+	enter_cmd(s);
 }
 
 static void on_password_answer(struct session *s, uint16_t type, const uint8_t *p, size_t len);
@@ -454,7 +457,6 @@ void session_on_auth(struct session *s, uint16_t type, const uint8_t *p, size_t 
 	addr_format(&s->pending, text, sizeof(text));
 	if (s->pending.domain[0] == '\0') /* <Postmaster>: make it a full address */
 		snprintf(text, sizeof(text), "%s@%s", s->pending.local, s->sd->conf->domains[0]);
-	enter_cmd(s);
 	if (type == A_LOOKUP_NONE) {
 		reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", text);
 		s->errors++;
@@ -478,6 +480,7 @@ void session_on_auth(struct session *s, uint16_t type, const uint8_t *p, size_t 
 	} else {
 		reply(s, "451 4.3.0 <%s>: Temporary lookup failure", text);
 	}
+	enter_cmd(s);
 	session_process(s);
 }
 
@@ -540,7 +543,7 @@ static void start_data(struct session *s, uint64_t qid, int fd)
 	s->wlen = received_header((char *)s->wbuf, WBUF_SIZE, s, date);
 	/* submission completes the message (RFC 6409 8): see add_missing_headers */
 	hdr_scan_init(&s->hs);
-	s->scan_pos = s->wlen;
+	s->scan_pos = s->hdr_start = s->wlen;
 	s->scanning = s->authed;
 	s->write_err = false;
 	data_filter_init(&s->df);
@@ -747,6 +750,8 @@ static void start_tls(struct session *s)
 	setup_bev(s);
 	reset_transaction(s);
 	s->helo_done = s->esmtp = false;
+	s->authed = false; /* RFC 3207 4.2: nothing from before TLS counts */
+	s->auth_user[0] = '\0';
 	s->helo[0] = '\0';
 	s->skip_line = false;
 	bufferevent_enable(s->bev, EV_WRITE);
@@ -919,6 +924,8 @@ static void on_auth_delay(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct session *s = arg;
+	if (s->state != S_AUTH_DELAY)
+		return; /* timed out meanwhile: closing */
 	reply(s, "535 5.7.8 Authentication credentials invalid");
 	s->errors++;
 	enter_cmd(s);
@@ -982,8 +989,8 @@ static void cmd_dispatch(struct session *s, const char *line, size_t len)
 
 /* Submission: Date: and Message-ID: where the header section ends at
  * offset at of wbuf, if the message has none (RFC 6409 8.2, 8.3). The
- * header section is kept in wbuf until then; one larger than wbuf ends
- * where wbuf fills, as Postfix's header_size_limit does. */
+ * header section is kept in wbuf until then; for one larger than wbuf
+ * they go at its top instead, judged by its first 64 KiB. */
 static void add_missing_headers(struct session *s, size_t at)
 {
 	char add[640], date[64];
@@ -1035,8 +1042,10 @@ static bool data_input(struct session *s, struct evbuffer *in)
 			if (before + outlen > max)
 				keep = (size_t)(max - before) + 1;
 			if (s->wlen + keep > WBUF_SIZE) {
+				/* a header section larger than wbuf: the fields go
+				 * on top, where no line can be split or continued */
 				if (s->scanning)
-					add_missing_headers(s, s->scan_pos);
+					add_missing_headers(s, s->hdr_start);
 				flush_wbuf(s);
 			}
 			if (keep > WBUF_SIZE) {
@@ -1128,7 +1137,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 		start_tls(s);
 		return;
 	}
-	if (s->state == S_CMD && !(bufferevent_get_enabled(bev) & EV_READ)) {
+	if ((s->state == S_CMD || s->state == S_AUTH_INPUT) &&
+	    !(bufferevent_get_enabled(bev) & EV_READ)) {
 		bufferevent_enable(bev, EV_READ);
 		session_process(s);
 	}
@@ -1150,6 +1160,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		log_info("[%s]: timeout in %s", s->peer_text, s->state == S_DATA ? "DATA" : "command");
+		evtimer_del(s->ev_delay);
 		if (s->state == S_DATA)
 			queue_abort(s);
 		reply(s, "421 4.4.2 %s Error: timeout exceeded", s->sd->conf->hostname);

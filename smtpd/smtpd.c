@@ -132,15 +132,24 @@ static void on_auth_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		session_on_auth(sess, h->type, p, h->len);
 }
 
-static void on_auth_close(struct ipc_chan *ch, void *arg)
+/* The auth helper's channel is gone (closed, or replaced by a new
+ * helper's): its answers will not come, so the waiting sessions get a
+ * temporary failure now. */
+static void auth_lost(struct smtpd *s)
 {
-	struct smtpd *s = arg;
-	log_warnx("lost connection to the auth helper");
-	ipc_chan_free(ch);
+	ipc_chan_free(s->auth);
 	s->auth = NULL;
 	for (uint32_t i = 0; i < s->sessions.nslots; i++)
 		if (s->sessions.slots[i] && session_waiting_on(s->sessions.slots[i], false))
 			session_peer_lost(s->sessions.slots[i], false);
+}
+
+static void on_auth_close(struct ipc_chan *ch, void *arg)
+{
+	(void)ch;
+	struct smtpd *s = arg;
+	log_warnx("lost connection to the auth helper");
+	auth_lost(s);
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg);
@@ -173,7 +182,7 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		return;
 	}
 	if (s->auth)
-		ipc_chan_free(s->auth);
+		auth_lost(s);
 	s->auth = ipc_chan_new(s->base, fd, on_auth_msg, on_auth_close, s);
 	start_listening(s);
 }

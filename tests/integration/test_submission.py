@@ -465,6 +465,24 @@ def test_submission_adds_date_and_message_id_and_hides_the_client(postern):
     assert "wonderland" not in added.as_string()
 
 
+def test_missing_headers_with_a_header_section_over_64k(postern):
+    """The write buffer fills before the header section ends: Date: and
+    Message-ID: go on top, and no header line is split or continued."""
+    big = "".join(f" folded-line-{i:05d} " + "x" * 50 + "\r\n" for i in range(1200))
+    msg = ("From: alice@example.test\r\nX-Big: start\r\n" + big +
+           "Subject: after the big one\r\n\r\nbody\r\n").encode()
+    assert len(msg) > 70000
+    c = submit(postern.sub_port)
+    c.sendmail("alice@example.test", ["bob@example.test"], msg)
+    c.quit()
+    m = email.message_from_bytes(postern.wait_mail("bob", 1)[0])
+    assert m["Subject"] == "after the big one"
+    assert m["Date"] and m["Message-ID"]
+    assert m["X-Big"].count("folded-line-") == 1200
+    assert "folded" not in m["Message-ID"] and "folded" not in m["Date"]
+    assert m.get_payload().strip() == "body"
+
+
 def test_received_names_the_client_when_configured(make_postern):
     p = make_postern(extra_conf="submission_hide_client no")
     c = submit(p.sub_port)
