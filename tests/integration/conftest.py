@@ -14,7 +14,6 @@ the machine's own nameserver in /etc/resolv.conf.
 """
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -44,6 +43,17 @@ def tls_files():
         subprocess.run(["sh", os.path.join(ROOT, "etc", "make-cert.sh"), _tls_dir,
                         "mail.example.test"], check=True, timeout=60)
     return {n: os.path.join(_tls_dir, n + ".pem") for n in ("ca", "cert", "key")}
+
+
+def own_cert_dir(tmp_path):
+    """A directory under tmp_path with copies of the demo certificate and
+    key, for a test that replaces them (SIGHUP reload)."""
+    import shutil
+    d = tmp_path / "certs"
+    d.mkdir()
+    shutil.copy(tls_files()["cert"], d / "cert.pem")
+    shutil.copy(tls_files()["key"], d / "key.pem")
+    return d
 
 
 def client_tls_context():

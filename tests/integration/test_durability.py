@@ -6,8 +6,6 @@ import smtplib
 import threading
 import time
 
-import pytest
-
 from conftest import wait_for
 
 CLIENTS = 20

@@ -44,12 +44,8 @@ def login(p, user="alice", password="wonderland", source=None):
     return c
 
 
-class Raw(LineClient):
-    """POP3 with exact bytes on the wire."""
-
-    def __init__(self, port, source=None):
-        super().__init__(port, source or client_ip())
-        self.greeting = self.line()
+class Pop3Lines:
+    """A command and its one-line answer; a multi-line answer's lines."""
 
     def cmd(self, text):
         self.send(text.encode() + b"\r\n")
@@ -62,6 +58,14 @@ class Raw(LineClient):
             if ln == ".":
                 return lines
             lines.append(ln)
+
+
+class Raw(Pop3Lines, LineClient):
+    """POP3 with exact bytes on the wire."""
+
+    def __init__(self, port, source=None):
+        super().__init__(port, source or client_ip())
+        self.greeting = self.line()
 
     def closed(self, timeout=10):
         return super().closed(timeout)

@@ -22,9 +22,9 @@ import time
 
 import pytest
 
-from conftest import (IS_ROOT, LineClient, netns_with_address, ROOT, client_tls_context, free_port, tls_files,
+from conftest import (IS_ROOT, LineClient, netns_with_address, own_cert_dir, ROOT, client_tls_context, free_port, tls_files,
                       wait_for)
-from test_pop3 import Pop3, client_ip, maildir_count, pipelined_session, send, wait_delivered
+from test_pop3 import Pop3, Pop3Lines, client_ip, maildir_count, pipelined_session, send, wait_delivered
 
 NAME = "mail.example.test"  # what the demo certificate is for
 NOT_SECURE = ("-ERR [AUTH] Plaintext authentication disallowed on non-secure "
@@ -52,7 +52,7 @@ class Pop3S(poplib.POP3_SSL):
         return self.context.wrap_socket(sock, server_hostname=NAME)
 
 
-class RawTls(LineClient):
+class RawTls(Pop3Lines, LineClient):
     """POP3 with exact bytes on the wire: TLS from the start (pop3s) or
     after STLS (starttls())."""
 
@@ -74,18 +74,6 @@ class RawTls(LineClient):
     def starttls(self):
         assert self.buf == b"", "server sent more after the STLS answer"
         self.wrap()
-
-    def cmd(self, text):
-        self.send(text.encode() + b"\r\n")
-        return self.line()
-
-    def multi(self):
-        lines = []
-        while True:
-            ln = self.line()
-            if ln == ".":
-                return lines
-            lines.append(ln)
 
     def closed(self, timeout=10):
         """True once the server closes cleanly (under TLS: with a
@@ -673,16 +661,20 @@ def test_tls_session_runs_as_vmail_in_the_maildir(pop):
 
 # ---- SIGHUP ----
 
-def test_sighup_reloads_certificate(make_postern, tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
-    old = tls_files()
-    shutil.copy(old["cert"], certs / "cert.pem")
-    shutil.copy(old["key"], certs / "key.pem")
+def pop3s_with_own_cert(make_postern, tmp_path):
+    """A pop3d on its own POP3S port whose certificate files (copies of
+    the demo ones) the test may replace: (their directory, port, postern)."""
+    certs = own_cert_dir(tmp_path)
     port = free_port()
     p = make_postern(pop3=True, tls=False, extra_conf=(
         f"tls_certificate {certs}/cert.pem\ntls_key {certs}/key.pem\n"
         f"listen pop3s 127.0.0.1:{port}\n"))
+    return certs, port, p
+
+
+def test_sighup_reloads_certificate(make_postern, tmp_path):
+    old = tls_files()
+    certs, port, p = pop3s_with_own_cert(make_postern, tmp_path)
     send(p, b"Subject: before\r\n\r\nreload\r\n")
     wait_delivered(p, 1)
     before = Pop3S(port)
@@ -714,15 +706,8 @@ def test_sighup_reloads_certificate(make_postern, tmp_path):
 
 
 def test_sighup_with_broken_key_keeps_certificate(make_postern, tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
     old = tls_files()
-    shutil.copy(old["cert"], certs / "cert.pem")
-    shutil.copy(old["key"], certs / "key.pem")
-    port = free_port()
-    p = make_postern(pop3=True, tls=False, extra_conf=(
-        f"tls_certificate {certs}/cert.pem\ntls_key {certs}/key.pem\n"
-        f"listen pop3s 127.0.0.1:{port}\n"))
+    certs, port, p = pop3s_with_own_cert(make_postern, tmp_path)
     # a key that does not belong to the certificate
     new = tmp_path / "new"
     subprocess.run(["sh", os.path.join(ROOT, "etc", "make-cert.sh"), str(new), NAME],

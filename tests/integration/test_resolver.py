@@ -16,8 +16,7 @@ import time
 
 import pytest
 
-from conftest import (BUILD, IS_ROOT, ROOT, TLSA_HASH, UNBOUND, Postern, children_of,
-                      cmdline, dns_probe, free_port, wait_for)
+from conftest import BUILD, IS_ROOT, ROOT, TLSA_HASH, UNBOUND, dns_probe, free_port, wait_for
 from test_privsep import as_uid
 
 D_QUERY, D_ANSWER, D_ERROR = 500, 550, 551

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import IS_ROOT, ROOT, client_tls_context, free_port, wait_for
+from conftest import IS_ROOT, ROOT, client_tls_context, free_port, own_cert_dir, wait_for
 
 HOST = "mail.example.test"
 
@@ -520,10 +520,7 @@ def peer_cert(port):
 
 
 def test_sighup_reloads_the_certificate_without_dropping_sessions(make_postern, tmp_path):
-    certdir = tmp_path / "tls"
-    certdir.mkdir()
-    shutil.copy(client_tls_files()["cert"], certdir / "cert.pem")
-    shutil.copy(client_tls_files()["key"], certdir / "key.pem")
+    certdir = own_cert_dir(tmp_path)
     subs = free_port()
     p = make_postern(tls=False, extra_conf=f"tls_certificate {certdir}/cert.pem\n"
                                            f"tls_key {certdir}/key.pem\n"
