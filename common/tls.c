@@ -203,7 +203,7 @@ bool tls_send_creds(int ctl, const struct config *conf)
 	return ok;
 }
 
-static struct bufferevent *wrap(struct event_base *base, int fd, SSL_CTX *ctx)
+struct bufferevent *tls_bev_accept(struct event_base *base, int fd, SSL_CTX *ctx)
 {
 	SSL *ssl = SSL_new(ctx);
 	if (ssl == NULL) {
@@ -223,11 +223,6 @@ static struct bufferevent *wrap(struct event_base *base, int fd, SSL_CTX *ctx)
 	return bev;
 }
 
-struct bufferevent *tls_bev_accept(struct event_base *base, int fd, SSL_CTX *ctx)
-{
-	return wrap(base, fd, ctx);
-}
-
 struct bufferevent *tls_bev_starttls(struct bufferevent *plain, SSL_CTX *ctx)
 {
 	struct event_base *base = bufferevent_get_base(plain);
@@ -236,7 +231,7 @@ struct bufferevent *tls_bev_starttls(struct bufferevent *plain, SSL_CTX *ctx)
 	bufferevent_free(plain);
 	if (fd < 0)
 		return NULL;
-	return wrap(base, fd, ctx);
+	return tls_bev_accept(base, fd, ctx);
 }
 
 const char *tls_version(struct bufferevent *bev)

@@ -118,9 +118,7 @@ static void commit_job(struct bounce_job *j, char (*mb)[USERNAME_MAX + 1], size_
 		log_warnx("%s: out of memory for the report to <%s>", j->about, j->to);
 		return;
 	}
-	m.flags = j->flags;
-	strlcpy(m.helo, "", sizeof(m.helo));
-	strlcpy(m.client, "", sizeof(m.client));
+	m.flags = j->flags; /* sender, helo and client stay empty */
 	uint64_t now = now_ms();
 	for (uint32_t i = 0; i < m.nrcpt; i++) {
 		struct qrcpt *r = &m.rcpts[i];
