@@ -32,8 +32,9 @@ COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c
 POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/pop3_parse.c
-# the remote delivery agent's pure parts (the agent itself is not built yet)
+# the remote delivery agent's pure parts, and the agent (run by queued)
 RELAY_LIB  = relay/smtp_reply.c relay/mx.c
+RELAY_SRC  = relay/agent.c relay/client.c relay/route.c relay/dnsc.c relay/relay_tls.c
 CTL_SRC    = ctl/posternctl.c
 RESOLVER_SRC = resolver/resolver.c resolver/worker.c
 # the resolver's pure parts, shared with its clients (posternctl)
@@ -53,7 +54,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h pop3d/*.h resol
 
 $(BUILD)/smtpd: $(call obj,$(SMTPD_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/queued: $(call obj,$(QUEUED_SRC)) $(COMMON_OBJ)
+$(BUILD)/queued: $(call obj,$(QUEUED_SRC) $(RELAY_SRC) $(RELAY_LIB) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/pop3d: $(call obj,$(POP3D_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

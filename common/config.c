@@ -22,6 +22,8 @@
 
 #define MAX_ARGS 64
 
+static bool valid_hostname(const char *s);
+
 void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -51,6 +53,10 @@ void config_defaults(struct config *c)
 	c->submission_hide_client = true;
 	c->dns_timeout_ms = 10 * 1000;
 	strlcpy(c->dns_trust_anchor, CONFIG_DEFAULT_TRUST_ANCHOR, sizeof(c->dns_trust_anchor));
+	strlcpy(c->relay_tls_ca_file, CONFIG_DEFAULT_CA_FILE, sizeof(c->relay_tls_ca_file));
+	c->relay_timeout_ms = 300 * 1000; /* RFC 5321 4.5.3.2 asks 5 minutes for most replies */
+	c->relay_concurrency = 100;
+	c->relay_destination_concurrency = 10;
 }
 
 bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
@@ -92,6 +98,43 @@ bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
 		return true;
 	}
 	return false;
+}
+
+bool relayhost_parse(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *h = s, *end, *colon;
+	size_t hl;
+	uint64_t n = 25;
+	if (*s == '[') {
+		end = strchr(s, ']');
+		if (end == NULL)
+			return false;
+		h = s + 1;
+		hl = (size_t)(end - h);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL)
+			return false;
+	} else {
+		colon = strchr(s, ':');
+		if (colon && strchr(colon + 1, ':'))
+			return false; /* IPv6 goes in brackets */
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (colon && !parse_uint(colon + 1, 1, 65535, &n))
+		return false;
+	if (hl == 0 || hl >= hostlen || hl > 253)
+		return false;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool v6 = inet_pton(AF_INET6, host, &a6) == 1;
+	if (v6 && *s != '[')
+		return false;
+	if (!v6 && inet_pton(AF_INET, host, &a4) != 1 && !valid_hostname(host))
+		return false;
+	*port = (uint16_t)n;
+	return true;
 }
 
 bool forward_parse(const char *s, char out[CONFIG_FORWARD_LEN])
@@ -291,6 +334,12 @@ static const struct keydef keys[] = {
 	{ "submission_hide_client", V_BOOL, OFF(submission_hide_client), 0, 0, 0 },
 	{ "dns_timeout", V_DUR, OFF(dns_timeout_ms), 0, 500, 300 * 1000 },
 	{ "dns_trust_anchor", V_PATH, OFF(dns_trust_anchor), PATH_MAX, 0, 0 },
+	{ "relay_tls_ca_file", V_PATH, OFF(relay_tls_ca_file), PATH_MAX, 0, 0 },
+	{ "relay_timeout", V_DUR, OFF(relay_timeout_ms), 0, 1000, 3600 * 1000 },
+	{ "relay_concurrency", V_COUNT, OFF(relay_concurrency), 0, 1, 10000 },
+	{ "relay_destination_concurrency", V_COUNT, OFF(relay_destination_concurrency), 0, 1, 1000 },
+	{ "relayhost_user", V_STR, OFF(relayhost_user), sizeof(((struct config *)0)->relayhost_user), 0, 0 },
+	{ "relayhost_password_file", V_PATH, OFF(relayhost_password_file), PATH_MAX, 0, 0 },
 };
 
 static bool valid_hostname(const char *s)
@@ -328,7 +377,8 @@ static int set_scalar(struct parse_ctx *p, struct config *c, const struct keydef
 			return perr(p, "hostname: '%s' is not a valid host name", v);
 		return 0;
 	case V_PATH:
-		if (strcmp(k->name, "dns_trust_anchor") == 0 && strcmp(v, "none") == 0) {
+		if ((strcmp(k->name, "dns_trust_anchor") == 0 || strcmp(k->name, "relay_tls_ca_file") == 0) &&
+		    strcmp(v, "none") == 0) {
 			base[0] = '\0';
 			return 0;
 		}
@@ -433,6 +483,14 @@ static int parse_line(struct parse_ctx *p, struct config *c, char **argv, size_t
 		for (char *q = g->pattern; *q; q++)
 			*q = (char)(*q >= 'A' && *q <= 'Z' ? *q | 0x20 : *q);
 		c->ngrants++;
+		return 0;
+	}
+	if (strcmp(key, "relayhost") == 0) {
+		if (c->relayhost[0])
+			return perr(p, "relayhost: given twice");
+		if (argc != 2 || !relayhost_parse(argv[1], c->relayhost, sizeof(c->relayhost),
+		    &c->relayhost_port))
+			return perr(p, "relayhost: expected HOST, HOST:PORT, [HOST]:PORT or [IPv6]:PORT");
 		return 0;
 	}
 	if (strcmp(key, "relay_networks") == 0) {
@@ -565,6 +623,12 @@ int config_parse(const char *text, size_t len, const char *fname,
 	}
 	if (c->retry_min_ms > c->retry_max_ms) {
 		snprintf(err, errlen, "%s: retry_min is larger than retry_max", fname);
+		return -1;
+	}
+	if ((c->relayhost_user[0] != '\0') != (c->relayhost_password_file[0] != '\0') ||
+	    (c->relayhost_user[0] && c->relayhost[0] == '\0')) {
+		snprintf(err, errlen, "%s: relayhost_user and relayhost_password_file go together, "
+		    "and with relayhost", fname);
 		return -1;
 	}
 	if (c->greeting_delay_ms >= c->timeout_command_ms) {

@@ -22,6 +22,7 @@
 #define CONFIG_MAX_INSECURE 16        /* "dns_insecure_domain" names */
 #define CONFIG_FORWARD_LEN 64         /* "ADDRESS@PORT" as libunbound takes it */
 #define CONFIG_DEFAULT_TRUST_ANCHOR "/usr/share/dns/root.key" /* Debian's dns-root-data */
+#define CONFIG_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt" /* Debian's ca-certificates */
 
 struct listen_spec {
 	char proto[16];                /* smtp, submission, submissions, pop3, pop3s */
@@ -88,6 +89,15 @@ struct config {
 	char dns_trust_anchor[PATH_MAX];  /* DS/DNSKEY file; "" = "none": no validation */
 	char dns_insecure[CONFIG_MAX_INSECURE][256]; /* no DNSSEC chain expected below these */
 	size_t ndns_insecure;
+	/* remote delivery (postern-relay) */
+	char relay_tls_ca_file[PATH_MAX];     /* CAs to verify MX certificates; "" = none */
+	uint64_t relay_timeout_ms;            /* connecting, and waiting for each reply */
+	uint64_t relay_concurrency;           /* connections in all */
+	uint64_t relay_destination_concurrency; /* connections to one destination */
+	char relayhost[256];                  /* "" = MX routing; else a host name or address */
+	uint16_t relayhost_port;
+	char relayhost_user[256];             /* AUTH PLAIN to the relayhost, "" = none */
+	char relayhost_password_file[PATH_MAX];
 };
 
 void config_defaults(struct config *c);
@@ -117,5 +127,9 @@ bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
 /* A "forward" upstream: IPv4 or [IPv6], optionally "@PORT" (default
  * 53), into libunbound's "ADDRESS@PORT". */
 bool forward_parse(const char *s, char out[CONFIG_FORWARD_LEN]);
+/* "relayhost" values: HOST, HOST:PORT, [HOST]:PORT or [IPv6]:PORT, HOST
+ * a host name or an IPv4 address (IPv6 only in brackets); port 25 when
+ * none is given. host gets the name or address without brackets. */
+bool relayhost_parse(const char *s, char *host, size_t hostlen, uint16_t *port);
 
 #endif

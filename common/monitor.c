@@ -36,7 +36,7 @@ struct monitor {
 	int worker_ctl;
 	int exit_code;
 	bool stopping;
-	/* helper 0 (spec->helper_*) and helper 1 (spec->helper2_*) */
+	/* spec->helpers[i], while it has a main */
 	struct helper {
 		const char *title;
 		int (*main)(int sock, void *arg);
@@ -45,12 +45,24 @@ struct monitor {
 		time_t restart_at; /* 0: no restart pending */
 		unsigned failures;
 		time_t started;
-	} helper[2];
+	} helper[MONITOR_HELPERS_MAX];
+	int nhelpers;
 };
 
 static bool helpers_alive(const struct monitor *m)
 {
-	return m->helper[0].pid > 0 || m->helper[1].pid > 0;
+	for (int i = 0; i < m->nhelpers; i++)
+		if (m->helper[i].pid > 0)
+			return true;
+	return false;
+}
+
+static struct helper *helper_of(struct monitor *m, pid_t pid)
+{
+	for (int i = 0; i < m->nhelpers; i++)
+		if (m->helper[i].pid == pid)
+			return &m->helper[i];
+	return NULL;
 }
 
 static void spawn_helper(struct monitor *m, int i)
@@ -84,7 +96,7 @@ static void stop_all(struct monitor *m, int sig)
 	m->stopping = true;
 	if (m->worker > 0)
 		kill(m->worker, sig);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < m->nhelpers; i++)
 		if (m->helper[i].pid > 0 && (m->worker == 0 || sig == SIGKILL))
 			kill(m->helper[i].pid, sig);
 }
@@ -103,8 +115,8 @@ static void reap(struct monitor *m)
 				m->exit_code = 1;
 			}
 			stop_all(m, SIGTERM);
-		} else if (pid == m->helper[0].pid || pid == m->helper[1].pid) {
-			struct helper *hp = &m->helper[pid == m->helper[0].pid ? 0 : 1];
+		} else if (helper_of(m, pid) != NULL) {
+			struct helper *hp = helper_of(m, pid);
 			hp->pid = 0;
 			if (!m->stopping) {
 				log_warnx("%s %s %d; restarting it", hp->title, how, code);
@@ -184,14 +196,13 @@ int monitor_run(const struct monitor_spec *spec)
 		close(spec->worker_keep_fds[i]);
 	if (tls && !tls_send_creds(m.worker_ctl, spec->tls_conf))
 		fatalx("TLS: cannot start");
-	/* the resolver has no helper; queued has two (agent, auth helper).
-	 * A helper that is not there is never restarted: restart_at is
-	 * only set when one exits */
-	m.helper[0] = (struct helper){ spec->helper_title, spec->helper_main, spec->helper_arg, 0, 0, 0, 0 };
-	m.helper[1] = (struct helper){ spec->helper2_title, spec->helper2_main, spec->helper2_arg, 0, 0, 0, 0 };
-	for (int i = 0; i < 2; i++)
-		if (m.helper[i].main)
-			spawn_helper(&m, i);
+	/* the resolver has no helper; queued has three (local and remote
+	 * delivery agents, auth helper) */
+	while (m.nhelpers < MONITOR_HELPERS_MAX && spec->helpers[m.nhelpers].main) {
+		const struct monitor_helper *h = &spec->helpers[m.nhelpers];
+		m.helper[m.nhelpers] = (struct helper){ h->title, h->main, h->arg, 0, 0, 0, 0 };
+		spawn_helper(&m, m.nhelpers++);
+	}
 
 	time_t stop_deadline = 0;
 	while (m.worker > 0 || helpers_alive(&m)) {
@@ -226,7 +237,7 @@ int monitor_run(const struct monitor_spec *spec)
 			else if (now >= stop_deadline)
 				stop_all(&m, SIGKILL);
 		} else {
-			for (int i = 0; i < 2; i++)
+			for (int i = 0; i < m.nhelpers; i++)
 				if (m.helper[i].pid == 0 && m.helper[i].restart_at && now >= m.helper[i].restart_at)
 					spawn_helper(&m, i);
 		}

@@ -2,8 +2,9 @@
  * monitor.h: the small root parent of smtpd, queued, pop3d and the
  * resolver. It forks the daemon's worker (which drops to its own user)
  * and one helper (auth helper for smtpd, local delivery agent for
- * queued; the resolver has none), hands the worker
- * a connection to the helper, restarts the helper when it dies, and
+ * queued, plus queued's auth helper and remote delivery agent; the
+ * resolver has none), hands the worker a connection to each helper,
+ * restarts a helper when it dies, and
  * ends everything when the worker dies or on SIGTERM/SIGINT. pop3d's
  * monitor also takes requests from its worker (start a mail session).
  */
@@ -17,19 +18,21 @@
 struct config;
 struct ipc_hdr;
 
+#define MONITOR_HELPERS_MAX 3
+
 struct monitor_spec {
 	const char *worker_title;
 	int (*worker_main)(int ctl_sock, void *arg);
-	const char *helper_title;
-	int (*helper_main)(int sock, void *arg); /* NULL: no helper (resolver) */
 	void *worker_arg;
-	void *helper_arg;
-	/* Optional second helper (queued: the auth helper, for reports). The
-	 * worker learns which helper a P_HELPER socket is for from its u8
-	 * payload: 0 or 1. */
-	const char *helper2_title;
-	int (*helper2_main)(int sock, void *arg);
-	void *helper2_arg;
+	/* Helpers, forked after the worker; the worker learns which one a
+	 * P_HELPER socket is for from its u8 payload, the index here. A
+	 * NULL main ends the list (the resolver has none). Helper 0 alone
+	 * gets a fresh login-ticket key (smtpd, pop3d: the auth helper). */
+	struct monitor_helper {
+		const char *title;
+		int (*main)(int sock, void *arg);
+		void *arg;
+	} helpers[MONITOR_HELPERS_MAX];
 	const int *worker_keep_fds;
 	size_t worker_nkeep;
 	/* Optional (pop3d): a frame the worker sent up; ctl answers it. */

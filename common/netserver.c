@@ -6,6 +6,7 @@
 #include "netserver.h"
 #include "config.h"
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <netinet/tcp.h>
@@ -47,8 +48,7 @@ void listener_accept_all(int lfd, void (*on_client)(void *arg, int fd,
 		/* replies are gathered before each write already; Nagle would
 		 * only hold back the last TLS record of a flight (session
 		 * tickets, then the greeting) for the client's delayed ACK */
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		set_nodelay(fd);
 		on_client(arg, fd, &ss);
 	}
 }

@@ -16,7 +16,7 @@
 #define USER_AUTH "postern-auth"
 #define USER_POP3 "postern-pop3"
 #define USER_DNS "postern-dns"     /* the resolver */
-#define USER_RELAY "postern-relay" /* the remote delivery agent (to come) */
+#define USER_RELAY "postern-relay" /* the remote delivery agent */
 
 /* True when this process can chroot and change uid; false in
  * development (started by a non-root user). */

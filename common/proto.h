@@ -20,8 +20,14 @@ enum msg_type {
 
 	/* queued -> local delivery agent */
 	L_DELIVER = 200,   /* (u64 qid, u32 rcpt, str sender, str mailbox, str rcpt) + fd */
-	/* local delivery agent -> queued */
+	/* queued -> remote delivery agent: one message's due recipients */
+	R_DELIVER = 210,   /* (u64 qid, str sender, u8 flags, u64 size, u64 arrival ms,
+	                      u32 n, n x (u32 rcpt, str address)) + fd of the queue file */
+	R_DNS_OK,          /* () + fd: a new connection to the resolver (none: unreachable) */
+	/* local and remote delivery agents -> queued, one per recipient */
 	L_RESULT = 250,    /* (u64 qid, u32 rcpt, u8 status, str detail) */
+	/* remote delivery agent -> queued */
+	R_DNS = 260,       /* (): connect me to the resolver -> R_DNS_OK */
 
 	/* smtpd -> auth helper */
 	A_LOOKUP = 300,    /* (str local part) -> A_LOOKUP_OK | A_LOOKUP_NONE | A_FAIL */
@@ -34,7 +40,7 @@ enum msg_type {
 	A_AUTH_NO,         /* () */
 
 	/* supervising parent -> worker */
-	P_HELPER = 400,    /* (u8 which helper: 0, or 1 for queued's auth helper) + fd: a (new) connection to it */
+	P_HELPER = 400,    /* (u8 which helper: the monitor_spec index) + fd: a (new) connection to it */
 	/* pop3d login process -> its monitor */
 	P_SESSION,         /* (str user, str ticket, str client ip, str pipelined input) + client fd
 	                      -> P_SESSION_OK | P_SESSION_FAIL, later P_SESSION_END */

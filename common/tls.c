@@ -203,35 +203,58 @@ bool tls_send_creds(int ctl, const struct config *conf)
 	return ok;
 }
 
-struct bufferevent *tls_bev_accept(struct event_base *base, int fd, SSL_CTX *ctx)
+/* A bufferevent running ssl over fd; owns both, and frees both on failure. */
+static struct bufferevent *bev_over_ssl(struct event_base *base, int fd, SSL *ssl,
+    enum bufferevent_ssl_state state)
 {
-	SSL *ssl = SSL_new(ctx);
 	if (ssl == NULL) {
 		ERR_clear_error();
 		close(fd);
 		return NULL;
 	}
-	struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl, state,
+	    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		SSL_free(ssl);
 		close(fd);
 		return NULL;
 	}
-	/* a client that closes without close_notify has still closed */
+	/* a peer that closes without close_notify has still closed */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
+}
+
+struct bufferevent *tls_bev_accept(struct event_base *base, int fd, SSL_CTX *ctx)
+{
+	return bev_over_ssl(base, fd, SSL_new(ctx), BUFFEREVENT_SSL_ACCEPTING);
+}
+
+/* The socket of plain, without plain and what it read but nobody took. */
+static int take_socket(struct bufferevent *plain)
+{
+	int fd = dup(bufferevent_getfd(plain));
+	bufferevent_free(plain);
+	return fd;
 }
 
 struct bufferevent *tls_bev_starttls(struct bufferevent *plain, SSL_CTX *ctx)
 {
 	struct event_base *base = bufferevent_get_base(plain);
-	int fd = dup(bufferevent_getfd(plain));
-	/* the plain bufferevent takes its unread input (the injection) along */
-	bufferevent_free(plain);
+	int fd = take_socket(plain);
 	if (fd < 0)
 		return NULL;
 	return tls_bev_accept(base, fd, ctx);
+}
+
+struct bufferevent *tls_bev_starttls_client(struct bufferevent *plain, SSL *ssl)
+{
+	struct event_base *base = bufferevent_get_base(plain);
+	int fd = take_socket(plain);
+	if (fd < 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return bev_over_ssl(base, fd, ssl, BUFFEREVENT_SSL_CONNECTING);
 }
 
 const char *tls_version(struct bufferevent *bev)

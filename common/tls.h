@@ -1,6 +1,6 @@
 /*
  * tls.h: TLS for the network-facing processes (smtpd's worker, pop3d's
- * login process), on OpenSSL 3 and libevent's bufferevent_openssl.
+ * login process, and the client side in the remote delivery agent), on OpenSSL 3 and libevent's bufferevent_openssl.
  * The root monitor reads the certificate chain and key files (they
  * stay unreadable to the daemons' users) and passes their PEM text to
  * the worker over its control socket at start and on SIGHUP; the
@@ -61,6 +61,11 @@ struct bufferevent *tls_bev_accept(struct event_base *base, int fd, SSL_CTX *ctx
  * CVE-2011-0411). Frees plain; NULL if the switch failed (socket
  * closed). */
 struct bufferevent *tls_bev_starttls(struct bufferevent *plain, SSL_CTX *ctx);
+/* The client side of STARTTLS (the remote delivery agent): as
+ * tls_bev_starttls, dropping any reply the server sent ahead of the
+ * handshake, with ssl (set up by the caller; owned from now on, freed
+ * on failure) connecting. */
+struct bufferevent *tls_bev_starttls_client(struct bufferevent *plain, SSL *ssl);
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" style
  * text for logs and Received: lines; "" on a plain bufferevent. */
 void tls_describe(struct bufferevent *bev, char *out, size_t outlen);

@@ -30,6 +30,12 @@ bool qid_parse(const char *s, size_t len, uint64_t *out);
 /* write()/read() the whole buffer, retrying on EINTR and short counts. */
 bool write_all(int fd, const void *buf, size_t len);
 int set_nonblock(int fd);
+/* TCP_NODELAY on a TCP socket: small commands and replies, often
+ * pipelined, are not held back for the peer's delayed ACK. */
+void set_nodelay(int fd);
+/* snprintf for text that may be cut short without harm (log lines,
+ * reasons quoting a remote server): always NUL-terminated. */
+void textf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int set_cloexec(int fd);
 
 uint64_t now_ms(void);

@@ -146,10 +146,8 @@ int main(int argc, char **argv)
 	struct monitor_spec spec = {
 		.worker_title = "postern-pop3d: login",
 		.worker_main = login_main,
-		.helper_title = "postern-pop3d: auth helper",
-		.helper_main = auth_helper_main,
 		.worker_arg = &largs,
-		.helper_arg = &conf,
+		.helpers = { { "postern-pop3d: auth helper", auth_helper_main, &conf } },
 		.worker_keep_fds = largs.listen_fds,
 		.worker_nkeep = largs.nlisten,
 		.on_worker_msg = on_login_request,

@@ -242,9 +242,12 @@ void bounce_report(const struct qmsg *m, const uint32_t *which, size_t n, bool d
 		 * reasons do not */
 		r[i].smtp_diagnostic = err[0] >= '2' && err[0] <= '5' && err[1] >= '0' &&
 		    err[1] <= '9' && err[2] >= '0' && err[2] <= '9' && (err[3] == ' ' || err[3] == '-');
-		size_t el = r[i].smtp_diagnostic ? strcspn(err + 4, " ") : 0;
-		if (el > 0 && el < sizeof(status[i]) && err[4] == (delayed ? '4' : '5')) {
-			memcpy(status[i], err + 4, el);
+		/* the enhanced code: after the reply code, or first in our own
+		 * reasons ("5.1.10 domain accepts no mail") */
+		const char *esc = r[i].smtp_diagnostic ? err + 4 : err;
+		size_t el = strcspn(esc, " ");
+		if (el >= 5 && el < sizeof(status[i]) && esc[0] == (delayed ? '4' : '5') && esc[1] == '.') {
+			memcpy(status[i], esc, el);
 			status[i][el] = '\0';
 		} else {
 			strlcpy(status[i], delayed ? "4.0.0" : "5.0.0", sizeof(status[i]));

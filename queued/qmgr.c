@@ -3,8 +3,9 @@
  * to the spool root). It creates queue files for smtpd and passes their
  * fds, makes committed messages durable in groups (file syncs, one
  * directory sync, one LMDB transaction) before acknowledging any, keeps
- * the LMDB index, schedules deliveries to the local delivery agent with
- * retries and back-off, sends bounces and delay warnings (bounce.c,
+ * the LMDB index, schedules deliveries to the local and the remote
+ * delivery agents (one request per message to each) with retries and
+ * back-off, connects the remote agent to the resolver, sends bounces and delay warnings (bounce.c,
  * with the auth helper finding local mailboxes), and at start
  * reconciles files and index.
  */
@@ -29,11 +30,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define QUEUE_DIR "queue"
 #define INDEX_DIR "index"
 #define MAX_PENDING_PER_CLIENT 100000 /* max_sessions at most */
+/* recipients with the remote agent at once; it queues them per
+ * destination and keeps its own connection limits */
+#define REMOTE_INFLIGHT_MAX 5000
+#define SCHED_SCAN_MAX 5000
 
 struct client;
 
@@ -58,10 +64,15 @@ struct commit {
 	struct qmsg msg;
 };
 
-/* One message whose due recipients are with the delivery agent. */
+/* Which agent has a recipient of an in-flight message. */
+enum { AT_NONE = 0, AT_LOCAL, AT_REMOTE };
+
+/* One message whose due recipients are with the delivery agents. */
 struct inflight {
 	struct inflight *next;
 	uint64_t qid;
+	uint32_t nrcpt;
+	uint8_t *at;          /* per recipient: AT_*, until its result is in */
 	uint32_t outstanding;
 	uint32_t nresults;
 	struct result {
@@ -82,9 +93,10 @@ static struct {
 	struct commit *commits, **commits_tail;
 	struct event *ev_commit, *ev_results, *ev_tick, *ev_listen;
 	struct ipc_chan *lda, *ctl;
+	struct ipc_chan *relay;  /* the remote delivery agent */
 	struct ipc_chan *auth;   /* the auth helper: mailboxes for reports */
 	struct inflight *inflight;
-	uint32_t ninflight_rcpts;
+	uint32_t ninflight_local, ninflight_remote; /* recipients with each agent */
 	uint32_t next_reqid;
 	bool stopping;
 	uint64_t committed, delivered;
@@ -569,6 +581,7 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 		}
 		*pp = f->next;
 		free(f->results);
+		free(f->at);
 		free(f);
 	}
 	if (rc == 0)
@@ -609,18 +622,41 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 
 static void inflight_result(struct inflight *f, uint32_t rcpt, uint8_t status, const char *detail)
 {
-	if (f->outstanding == 0)
+	if (f->outstanding == 0 || rcpt >= f->nrcpt || f->at[rcpt] == AT_NONE)
 		return;
 	struct result *r = &f->results[f->nresults++];
 	r->rcpt = rcpt;
 	r->status = status;
 	strlcpy(r->detail, detail, sizeof(r->detail));
+	if (f->at[rcpt] == AT_LOCAL)
+		q.ninflight_local--;
+	else
+		q.ninflight_remote--;
+	f->at[rcpt] = AT_NONE;
 	f->outstanding--;
-	q.ninflight_rcpts--;
 	if (f->outstanding == 0) {
 		f->done = true;
 		event_active(q.ev_results, EV_TIMEOUT, 0);
 	}
+}
+
+/* L_RESULT from either agent. */
+static void handle_result(const uint8_t *p, size_t len)
+{
+	struct ipc_rd r;
+	char detail[QERR_MAX + 1];
+	ipcr_init(&r, p, len);
+	uint64_t qid = ipcr_u64(&r);
+	uint32_t rcpt = ipcr_u32(&r);
+	uint8_t status = ipcr_u8(&r);
+	ipcr_str(&r, detail, sizeof(detail));
+	if (!ipcr_done(&r) || status > DELIVERY_PERMFAIL) {
+		log_warnx("malformed result from a delivery agent");
+		return;
+	}
+	struct inflight *f = inflight_find(qid);
+	if (f)
+		inflight_result(f, rcpt, status, detail);
 }
 
 static void on_lda_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
@@ -630,33 +666,132 @@ static void on_lda_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	(void)arg;
 	if (fd >= 0)
 		close(fd);
-	struct ipc_rd r;
-	char detail[QERR_MAX + 1];
-	ipcr_init(&r, p, h->len);
-	uint64_t qid = ipcr_u64(&r);
-	uint32_t rcpt = ipcr_u32(&r);
-	uint8_t status = ipcr_u8(&r);
-	ipcr_str(&r, detail, sizeof(detail));
-	if (h->type != L_RESULT || !ipcr_done(&r) || status > DELIVERY_PERMFAIL) {
-		log_warnx("malformed result from the delivery agent");
-		return;
-	}
-	struct inflight *f = inflight_find(qid);
-	if (f)
-		inflight_result(f, rcpt, status, detail);
+	if (h->type == L_RESULT)
+		handle_result(p, h->len);
+	else
+		log_warnx("unknown message %u from the local delivery agent", h->type);
 }
 
-/* Everything the agent had is put back as not tried: those recipients
- * keep their state and are handed to the next agent. */
+/* What an agent had is put back as not tried (no attempt counted):
+ * those recipients keep their state and go to the next agent. */
+static void agent_lost(uint8_t agent)
+{
+	for (struct inflight *f = q.inflight; f; f = f->next)
+		for (uint32_t i = 0; i < f->nrcpt && f->outstanding; i++)
+			if (f->at[i] == agent)
+				inflight_result(f, i, 255, "delivery agent died");
+}
+
 static void on_lda_close(struct ipc_chan *ch, void *arg)
 {
 	(void)arg;
 	log_warnx("lost the local delivery agent; its deliveries will be retried");
 	ipc_chan_free(ch);
 	q.lda = NULL;
-	for (struct inflight *f = q.inflight; f; f = f->next)
-		while (f->outstanding)
-			inflight_result(f, UINT32_MAX, 255, "delivery agent died");
+	agent_lost(AT_LOCAL);
+}
+
+/* R_DNS: the relay agent, chrooted to an empty directory, gets its
+ * resolver connection from us. */
+static void relay_dns_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	strlcpy(sun.sun_path, DNS_SOCKET, sizeof(sun.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		log_warn("the resolver is unreachable at %s", DNS_SOCKET);
+		close(fd);
+		fd = -1;
+	}
+	ipc_chan_send(q.relay, R_DNS_OK, 0, NULL, 0, fd);
+}
+
+static void on_relay_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+    const uint8_t *p, int fd, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	if (h->type == L_RESULT)
+		handle_result(p, h->len);
+	else if (h->type == R_DNS)
+		relay_dns_connect();
+	else
+		log_warnx("unknown message %u from the remote delivery agent", h->type);
+}
+
+static void on_relay_close(struct ipc_chan *ch, void *arg)
+{
+	(void)arg;
+	log_warnx("lost the remote delivery agent; its deliveries will be retried");
+	ipc_chan_free(ch);
+	q.relay = NULL;
+	agent_lost(AT_REMOTE);
+}
+
+static bool rcpt_due(const struct qrcpt *r, uint64_t now)
+{
+	return (r->state == RS_PENDING || r->state == RS_DEFERRED) && r->next_try_ms <= now;
+}
+
+/* Whether a due recipient can go to its agent now. */
+static bool rcpt_dispatchable(const struct qrcpt *r)
+{
+	if (r->remote)
+		return q.relay && q.ninflight_remote < REMOTE_INFLIGHT_MAX;
+	return q.lda && q.ninflight_local < q.conf->delivery_concurrency;
+}
+
+static void deliver_local(struct inflight *f, const struct qmsg *m, uint32_t i, const char *name)
+{
+	const struct qrcpt *r = &m->rcpts[i];
+	int mfd = openat(q.queue_dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (mfd < 0) {
+		inflight_result(f, i, DELIVERY_TEMPFAIL, "queue file missing");
+		return;
+	}
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_u64(&b, m->qid);
+	ipcb_u32(&b, i);
+	ipcb_cstr(&b, m->sender);
+	ipcb_cstr(&b, r->mailbox);
+	ipcb_cstr(&b, r->addr);
+	if (ipc_chan_sendb(q.lda, L_DELIVER, ++q.next_reqid, &b, mfd) < 0)
+		inflight_result(f, i, 255, "delivery agent unavailable");
+	ipcb_free(&b);
+}
+
+/* All of the message's remote recipients in f, in one request. */
+static void deliver_remote(struct inflight *f, const struct qmsg *m, const char *name)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->nrcpt; i++)
+		n += f->at[i] == AT_REMOTE;
+	if (n == 0)
+		return;
+	int mfd = openat(q.queue_dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_u64(&b, m->qid);
+	ipcb_cstr(&b, m->sender);
+	ipcb_u8(&b, m->flags & (QF_8BITMIME | QF_SMTPUTF8));
+	ipcb_u64(&b, m->size);
+	ipcb_u64(&b, m->arrival_ms);
+	ipcb_u32(&b, n);
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		if (f->at[i] != AT_REMOTE)
+			continue;
+		ipcb_u32(&b, i);
+		ipcb_cstr(&b, m->rcpts[i].addr);
+	}
+	bool sent = mfd >= 0 && ipc_chan_sendb(q.relay, R_DELIVER, ++q.next_reqid, &b, mfd) == 0;
+	ipcb_free(&b);
+	for (uint32_t i = 0; !sent && i < m->nrcpt; i++)
+		if (f->at[i] == AT_REMOTE)
+			inflight_result(f, i, mfd < 0 ? DELIVERY_TEMPFAIL : 255,
+			    mfd < 0 ? "queue file missing" : "delivery agent unavailable");
 }
 
 static void dispatch(uint64_t qid, const struct qmsg *m, uint64_t now)
@@ -664,57 +799,48 @@ static void dispatch(uint64_t qid, const struct qmsg *m, uint64_t now)
 	char name[QID_LEN + 1];
 	uint32_t due = 0;
 	qfile_name(qid, name);
-	for (uint32_t i = 0; i < m->nrcpt; i++) {
-		const struct qrcpt *r = &m->rcpts[i];
-		if ((r->state == RS_PENDING || r->state == RS_DEFERRED) && r->next_try_ms <= now)
+	for (uint32_t i = 0; i < m->nrcpt; i++)
+		if (rcpt_due(&m->rcpts[i], now) && rcpt_dispatchable(&m->rcpts[i]))
 			due++;
-	}
 	if (due == 0)
 		return;
 	struct inflight *f = calloc(1, sizeof(*f));
-	if (f == NULL || (f->results = calloc(due, sizeof(*f->results))) == NULL) {
+	if (f == NULL || (f->results = calloc(due, sizeof(*f->results))) == NULL ||
+	    (f->at = calloc(m->nrcpt, 1)) == NULL) {
+		if (f)
+			free(f->results);
 		free(f);
 		return;
 	}
 	f->qid = qid;
+	f->nrcpt = m->nrcpt;
 	f->next = q.inflight;
 	q.inflight = f;
-	for (uint32_t i = 0; i < m->nrcpt; i++) {
+	/* every recipient is marked before any is sent: a result for one
+	 * (an agent gone) must not end f while others are still to go */
+	for (uint32_t i = 0; i < m->nrcpt && f->outstanding < due; i++) {
 		const struct qrcpt *r = &m->rcpts[i];
-		if (!((r->state == RS_PENDING || r->state == RS_DEFERRED) && r->next_try_ms <= now))
+		if (!rcpt_due(r, now) || !rcpt_dispatchable(r))
 			continue;
+		f->at[i] = r->remote ? AT_REMOTE : AT_LOCAL;
 		f->outstanding++;
-		q.ninflight_rcpts++;
-		if (r->remote) {
-			inflight_result(f, i, DELIVERY_TEMPFAIL, "remote delivery is not available yet");
-			continue;
-		}
-		if (q.lda == NULL) { /* lost while sending this message's recipients */
-			inflight_result(f, i, 255, "delivery agent unavailable");
-			continue;
-		}
-		int mfd = openat(q.queue_dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (mfd < 0) {
-			inflight_result(f, i, DELIVERY_TEMPFAIL, "queue file missing");
-			continue;
-		}
-		struct ipc_buf b;
-		ipcb_init(&b);
-		ipcb_u64(&b, qid);
-		ipcb_u32(&b, i);
-		ipcb_cstr(&b, m->sender);
-		ipcb_cstr(&b, r->mailbox);
-		ipcb_cstr(&b, r->addr);
-		if (ipc_chan_sendb(q.lda, L_DELIVER, ++q.next_reqid, &b, mfd) < 0)
-			inflight_result(f, i, 255, "delivery agent unavailable");
-		ipcb_free(&b);
+		if (r->remote)
+			q.ninflight_remote++;
+		else
+			q.ninflight_local++;
 	}
+	for (uint32_t i = 0; i < m->nrcpt; i++)
+		if (f->at[i] == AT_LOCAL)
+			deliver_local(f, m, i, name);
+	deliver_remote(f, m, name);
 }
 
-/* Hands due messages to the agent, oldest due first, while there is room. */
+/* Hands due messages to the agents, oldest due first, while there is
+ * room. A scan stops after SCHED_SCAN_MAX entries, so a queue full of
+ * due mail for a busy agent costs little per run. */
 static void schedule_run(void)
 {
-	if (q.lda == NULL || q.stopping)
+	if ((q.lda == NULL && q.relay == NULL) || q.stopping)
 		return;
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -727,7 +853,10 @@ static void schedule_run(void)
 	uint64_t now = now_ms();
 	MDB_val k, v;
 	int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && q.ninflight_rcpts < q.conf->delivery_concurrency && q.lda) {
+	size_t scanned = 0;
+	while (rc == 0 && scanned++ < SCHED_SCAN_MAX &&
+	    ((q.lda && q.ninflight_local < q.conf->delivery_concurrency) ||
+	    (q.relay && q.ninflight_remote < REMOTE_INFLIGHT_MAX))) {
 		if (k.mv_size != 16)
 			break;
 		uint64_t when = qindex_unkey(k.mv_data);
@@ -793,12 +922,20 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 			close(fd);
 		return;
 	}
-	/* helper 0: the local delivery agent; 1: the auth helper */
 	struct ipc_rd r;
 	ipcr_init(&r, p, h->len);
-	uint8_t which = h->len ? ipcr_u8(&r) : 0;
+	uint8_t which = h->len ? ipcr_u8(&r) : HELPER_LOCAL;
 	set_nonblock(fd);
-	if (which == 1) {
+	if (which == HELPER_RELAY) {
+		if (q.relay) {
+			ipc_chan_free(q.relay);
+			agent_lost(AT_REMOTE);
+		}
+		q.relay = ipc_chan_new(q.base, fd, on_relay_msg, on_relay_close, NULL);
+		schedule_run();
+		return;
+	}
+	if (which == HELPER_AUTH) {
 		if (q.auth)
 			ipc_chan_free(q.auth);
 		q.auth = ipc_chan_new(q.base, fd, on_auth_msg, on_auth_close, NULL);
@@ -806,8 +943,10 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		bounce_retry();
 		return;
 	}
-	if (q.lda)
+	if (q.lda) {
 		ipc_chan_free(q.lda);
+		agent_lost(AT_LOCAL);
+	}
 	q.lda = ipc_chan_new(q.base, fd, on_lda_msg, on_lda_close, NULL);
 	schedule_run();
 }

@@ -3,11 +3,13 @@
  * creates the spool layout with its owners and modes, binds
  * run/queue.sock (owner postern-queue, group postern-smtpd, mode 0660),
  * then runs the monitor, which forks the queue manager (qmgr.c), the
- * local delivery agent (local.c) and an auth helper (common/auth.c:
- * the queue manager asks it where a report to a local sender goes), and
- * restarts either helper if it dies.
+ * local delivery agent (local.c), an auth helper (common/auth.c: the
+ * queue manager asks it where a report to a local sender goes) and the
+ * remote delivery agent (relay/agent.c), and restarts a helper that
+ * dies.
  */
 #include "queued.h"
+#include "relay.h"
 #include "auth.h"
 #include "log.h"
 #include "monitor.h"
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 	umask(077);
 	privsep_ensure_dir(conf.spool, "", NULL, 0755);
 	privsep_ensure_dir(conf.spool, "run", NULL, 0755);
+	privsep_ensure_dir(conf.spool, "empty", NULL, 0555); /* the remote agent's chroot */
 	privsep_ensure_dir(conf.spool, "queue", USER_QUEUE, 0700);
 	privsep_ensure_dir(conf.spool, "index", USER_QUEUE, 0700);
 	privsep_ensure_dir(conf.mail_root, "", USER_VMAIL, 0700);
@@ -74,18 +77,19 @@ int main(int argc, char **argv)
 	(void)privsep_expected_uid(USER_QUEUE);
 	(void)privsep_expected_uid(USER_VMAIL);
 	(void)privsep_expected_uid(USER_AUTH);
+	(void)privsep_expected_uid(USER_RELAY);
 	ctx.listen_fd = bind_queue_socket(&conf);
 	log_info("starting; config %s", conf.path);
 	struct monitor_spec spec = {
 		.worker_title = "postern-queued: queue manager",
 		.worker_main = qmgr_main,
 		.worker_arg = &ctx,
-		.helper_title = "postern-queued: local delivery",
-		.helper_main = local_main,
-		.helper_arg = &conf,
-		.helper2_title = "postern-queued: auth helper",
-		.helper2_main = auth_helper_main,
-		.helper2_arg = &conf,
+		/* the indexes are queued.h's HELPER_* */
+		.helpers = {
+			[HELPER_LOCAL] = { "postern-queued: local delivery", local_main, &conf },
+			[HELPER_AUTH] = { "postern-queued: auth helper", auth_helper_main, &conf },
+			[HELPER_RELAY] = { "postern-queued: remote delivery", relay_main, &conf },
+		},
 		.worker_keep_fds = &ctx.listen_fd,
 		.worker_nkeep = 1,
 	};

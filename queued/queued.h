@@ -16,6 +16,10 @@ struct queued_ctx {
 	uid_t smtpd_uid;     /* the only peer allowed on it */
 };
 
+/* queued's helpers, in the order its monitor forks them: the index
+ * a P_HELPER frame carries */
+enum { HELPER_LOCAL = 0, HELPER_AUTH = 1, HELPER_RELAY = 2 };
+
 int qmgr_main(int ctl_sock, void *arg);
 int local_main(int sock, void *arg);
 

@@ -316,10 +316,8 @@ int main(int argc, char **argv)
 	struct monitor_spec spec = {
 		.worker_title = "postern-smtpd: sessions",
 		.worker_main = worker_main,
-		.helper_title = "postern-smtpd: auth helper",
-		.helper_main = auth_helper_main,
 		.worker_arg = &sd,
-		.helper_arg = &conf,
+		.helpers = { { "postern-smtpd: auth helper", auth_helper_main, &conf } },
 		.worker_keep_fds = sd.listen_fds,
 		.worker_nkeep = sd.nlisten,
 		.tls_conf = &conf,
