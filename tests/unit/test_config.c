@@ -5,7 +5,7 @@
  * netmask_parse / netmask_match / config_is_relay_client,
  * config_is_local_domain and sockaddr_parse; the resolver's keys
  * (forward, dns_timeout, dns_trust_anchor, dns_insecure_domain) and
- * forward_parse.
+ * forward_parse, relayhost_parse.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -781,6 +781,70 @@ static void test_resolver_keys(void **state)
 	parse_err(text, "test.conf:3: dns_insecure_domain: too many domains (at most 16)");
 }
 
+static void test_relay_keys(void **state)
+{
+	(void)state;
+	parse_ok(BASE);
+	assert_string_equal(conf.relayhost, "");
+	assert_string_equal(conf.relay_tls_ca_file, "/etc/ssl/certs/ca-certificates.crt");
+	assert_int_equal(conf.relay_timeout_ms, 300000);
+	assert_int_equal(conf.relay_concurrency, 100);
+	assert_int_equal(conf.relay_destination_concurrency, 10);
+
+	extra_ok("relayhost smtp.example.net");
+	assert_string_equal(conf.relayhost, "smtp.example.net");
+	assert_int_equal(conf.relayhost_port, 25);
+	extra_ok("relayhost smtp.example.net:587");
+	assert_int_equal(conf.relayhost_port, 587);
+	extra_ok("relayhost [smtp.example.net]:2525");
+	assert_string_equal(conf.relayhost, "smtp.example.net");
+	assert_int_equal(conf.relayhost_port, 2525);
+	extra_ok("relayhost 192.0.2.1:465");
+	assert_string_equal(conf.relayhost, "192.0.2.1");
+	extra_ok("relayhost [2001:db8::25]:587");
+	assert_string_equal(conf.relayhost, "2001:db8::25");
+	assert_int_equal(conf.relayhost_port, 587);
+	extra_ok("relayhost [::1]");
+	assert_int_equal(conf.relayhost_port, 25);
+	extra_err("relayhost");
+	extra_err("relayhost a b");
+	extra_err("relayhost 2001:db8::25");     /* IPv6 needs brackets */
+	extra_err("relayhost host:0");
+	extra_err("relayhost host:65536");
+	extra_err("relayhost host:");
+	extra_err("relayhost :25");
+	extra_err("relayhost [host");
+	extra_err("relayhost [host]x");
+	extra_err("relayhost bad_name.example");
+	parse_err(BASE "relayhost a.example\nrelayhost b.example\n",
+	    "test.conf:4: relayhost: given twice");
+
+	extra_ok("relayhost smtp.example.net\nrelayhost_user me\n"
+	    "relayhost_password_file /etc/postern/relay-password");
+	assert_string_equal(conf.relayhost_user, "me");
+	assert_string_equal(conf.relayhost_password_file, "/etc/postern/relay-password");
+	parse_err(BASE "relayhost_user me\nrelayhost_password_file /p\n",
+	    "test.conf: relayhost_user and relayhost_password_file go together, and with relayhost");
+	parse_err(BASE "relayhost h.example\nrelayhost_user me\n",
+	    "test.conf: relayhost_user and relayhost_password_file go together, and with relayhost");
+	extra_err("relayhost_password_file relative");
+
+	extra_ok("relay_tls_ca_file none");
+	assert_string_equal(conf.relay_tls_ca_file, "");
+	extra_ok("relay_tls_ca_file /etc/postern/ca.pem");
+	extra_err("relay_tls_ca_file ca.pem");
+	extra_ok("relay_timeout 3s");
+	assert_int_equal(conf.relay_timeout_ms, 3000);
+	extra_err("relay_timeout 500ms");
+	extra_err("relay_timeout 2h");
+	extra_ok("relay_concurrency 1");
+	extra_err("relay_concurrency 0");
+	extra_err("relay_concurrency 10001");
+	extra_ok("relay_destination_concurrency 1000");
+	assert_int_equal(conf.relay_destination_concurrency, 1000);
+	extra_err("relay_destination_concurrency 0");
+}
+
 static void test_forward_parse(void **state)
 {
 	(void)state;
@@ -858,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_netmask),
 		cmocka_unit_test(test_sockaddr),
 		cmocka_unit_test(test_resolver_keys),
+		cmocka_unit_test(test_relay_keys),
 		cmocka_unit_test(test_forward_parse),
 		cmocka_unit_test(test_load),
 	};
