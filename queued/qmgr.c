@@ -659,19 +659,6 @@ static void handle_result(const uint8_t *p, size_t len)
 		inflight_result(f, rcpt, status, detail);
 }
 
-static void on_lda_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
-    const uint8_t *p, int fd, void *arg)
-{
-	(void)ch;
-	(void)arg;
-	if (fd >= 0)
-		close(fd);
-	if (h->type == L_RESULT)
-		handle_result(p, h->len);
-	else
-		log_warnx("unknown message %u from the local delivery agent", h->type);
-}
-
 /* What an agent had is put back as not tried (no attempt counted):
  * those recipients keep their state and go to the next agent. */
 static void agent_lost(uint8_t agent)
@@ -680,15 +667,6 @@ static void agent_lost(uint8_t agent)
 		for (uint32_t i = 0; i < f->nrcpt && f->outstanding; i++)
 			if (f->at[i] == agent)
 				inflight_result(f, i, 255, "delivery agent died");
-}
-
-static void on_lda_close(struct ipc_chan *ch, void *arg)
-{
-	(void)arg;
-	log_warnx("lost the local delivery agent; its deliveries will be retried");
-	ipc_chan_free(ch);
-	q.lda = NULL;
-	agent_lost(AT_LOCAL);
 }
 
 /* R_DNS: the relay agent, chrooted to an empty directory, gets its
@@ -706,28 +684,33 @@ static void relay_dns_connect(void)
 	ipc_chan_send(q.relay, R_DNS_OK, 0, NULL, 0, fd);
 }
 
-static void on_relay_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
+/* Frames from either delivery agent; arg says which (AT_*). */
+static void on_agent_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
     const uint8_t *p, int fd, void *arg)
 {
 	(void)ch;
-	(void)arg;
+	uint8_t agent = (uint8_t)(uintptr_t)arg;
 	if (fd >= 0)
 		close(fd);
 	if (h->type == L_RESULT)
 		handle_result(p, h->len);
-	else if (h->type == R_DNS)
+	else if (h->type == R_DNS && agent == AT_REMOTE)
 		relay_dns_connect();
 	else
-		log_warnx("unknown message %u from the remote delivery agent", h->type);
+		log_warnx("unknown message %u from a delivery agent", h->type);
 }
 
-static void on_relay_close(struct ipc_chan *ch, void *arg)
+static void on_agent_close(struct ipc_chan *ch, void *arg)
 {
-	(void)arg;
-	log_warnx("lost the remote delivery agent; its deliveries will be retried");
+	uint8_t agent = (uint8_t)(uintptr_t)arg;
+	log_warnx("lost the %s delivery agent; its deliveries will be retried",
+	    agent == AT_LOCAL ? "local" : "remote");
 	ipc_chan_free(ch);
-	q.relay = NULL;
-	agent_lost(AT_REMOTE);
+	if (agent == AT_LOCAL)
+		q.lda = NULL;
+	else
+		q.relay = NULL;
+	agent_lost(agent);
 }
 
 static bool rcpt_due(const struct qrcpt *r, uint64_t now)
@@ -931,7 +914,7 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 			ipc_chan_free(q.relay);
 			agent_lost(AT_REMOTE);
 		}
-		q.relay = ipc_chan_new(q.base, fd, on_relay_msg, on_relay_close, NULL);
+		q.relay = ipc_chan_new(q.base, fd, on_agent_msg, on_agent_close, (void *)(uintptr_t)AT_REMOTE);
 		schedule_run();
 		return;
 	}
@@ -947,7 +930,7 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		ipc_chan_free(q.lda);
 		agent_lost(AT_LOCAL);
 	}
-	q.lda = ipc_chan_new(q.base, fd, on_lda_msg, on_lda_close, NULL);
+	q.lda = ipc_chan_new(q.base, fd, on_agent_msg, on_agent_close, (void *)(uintptr_t)AT_LOCAL);
 	schedule_run();
 }
 

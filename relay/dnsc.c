@@ -160,7 +160,9 @@ static void on_close(struct ipc_chan *ch, void *arg)
 
 static void ask(void)
 {
-	if (dc.ch || dc.asking)
+	/* an answer that never came (queued busy or restarting) is asked
+	 * for again after a while */
+	if (dc.ch || (dc.asking && now_ms() - dc.asked_ms < DNSC_WAIT_CONNECT_MS))
 		return;
 	dc.asking = true;
 	dc.asked_ms = now_ms();
