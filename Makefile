@@ -33,7 +33,7 @@ SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c
 POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/pop3_parse.c
 # the remote delivery agent's pure parts, and the agent (run by queued)
-RELAY_LIB  = relay/smtp_reply.c relay/mx.c
+RELAY_LIB  = relay/smtp_reply.c relay/mx.c relay/rdeliver.c
 RELAY_SRC  = relay/agent.c relay/client.c relay/route.c relay/dnsc.c relay/relay_tls.c
 CTL_SRC    = ctl/posternctl.c
 RESOLVER_SRC = resolver/resolver.c resolver/worker.c

@@ -17,6 +17,7 @@
 #include "qindex.h"
 #include "qrecord.h"
 #include "queued.h"
+#include "rdeliver.h"
 #include "util.h"
 
 #include <bsd/string.h>
@@ -757,18 +758,11 @@ static void deliver_remote(struct inflight *f, const struct qmsg *m, const char 
 	int mfd = openat(q.queue_dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct ipc_buf b;
 	ipcb_init(&b);
-	ipcb_u64(&b, m->qid);
-	ipcb_cstr(&b, m->sender);
-	ipcb_u8(&b, m->flags & (QF_8BITMIME | QF_SMTPUTF8));
-	ipcb_u64(&b, m->size);
-	ipcb_u64(&b, m->arrival_ms);
-	ipcb_u32(&b, n);
-	for (uint32_t i = 0; i < m->nrcpt; i++) {
-		if (f->at[i] != AT_REMOTE)
-			continue;
-		ipcb_u32(&b, i);
-		ipcb_cstr(&b, m->rcpts[i].addr);
-	}
+	rdeliver_head(&b, m->qid, m->sender, m->flags & (QF_8BITMIME | QF_SMTPUTF8), m->size,
+	    m->arrival_ms, n);
+	for (uint32_t i = 0; i < m->nrcpt; i++)
+		if (f->at[i] == AT_REMOTE)
+			rdeliver_add(&b, i, m->rcpts[i].addr);
 	bool sent = mfd >= 0 && ipc_chan_sendb(q.relay, R_DELIVER, ++q.next_reqid, &b, mfd) == 0;
 	ipcb_free(&b);
 	for (uint32_t i = 0; !sent && i < m->nrcpt; i++)

@@ -16,6 +16,7 @@
 #include "privsep.h"
 #include "proto.h"
 #include "qrecord.h"
+#include "rdeliver.h"
 #include "smtp_reply.h"
 #include "tls.h"
 #include "util.h"
@@ -246,65 +247,44 @@ static void enqueue(struct rjob *j, const char *dest_name)
 /* R_DELIVER: one job per destination domain of the message. */
 static void handle_deliver(const uint8_t *p, size_t len, int fd)
 {
-	struct ipc_rd r;
-	struct rjob proto = { .fd = -1 };
-	ipcr_init(&r, p, len);
-	proto.qid = ipcr_u64(&r);
-	ipcr_str(&r, proto.sender, sizeof(proto.sender));
-	proto.flags = ipcr_u8(&r);
-	proto.size = ipcr_u64(&r);
-	proto.arrival_ms = ipcr_u64(&r);
-	uint32_t n = ipcr_u32(&r);
-	if (r.err || n == 0 || n > QMSG_MAX_RCPT || fd < 0) {
+	struct rdeliver req;
+	if (fd < 0 || !rdeliver_decode(p, len, &req)) {
 		log_warnx("malformed delivery request from the queue manager");
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	struct rjob_rcpt *all = calloc(n, sizeof(*all));
+	uint32_t n = req.n;
 	char (*dom)[DNS_NAME_BUF] = calloc(n, DNS_NAME_BUF);
-	bool *bad = calloc(n, sizeof(bool));
-	if (all == NULL || dom == NULL || bad == NULL) {
-		free(all);
-		free(dom);
-		free(bad);
-		close(fd);
-		return; /* the queue manager hears nothing and requeues at our restart */
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		all[i].idx = ipcr_u32(&r);
-		ipcr_str(&r, all[i].addr, sizeof(all[i].addr));
-		if (relay.conf->relayhost[0])
-			dom[i][0] = '\0';
-		else
-			bad[i] = !domain_of(all[i].addr, dom[i]);
-	}
-	if (!ipcr_done(&r)) {
-		log_warnx("malformed delivery request from the queue manager");
-		free(all);
-		free(dom);
-		free(bad);
-		close(fd);
-		return;
-	}
-	/* each destination's recipients, in their order, as one job */
-	bool *taken = calloc(n, sizeof(bool));
-	for (uint32_t i = 0; taken && i < n; i++) {
+	bool *bad = calloc(n, sizeof(bool)), *taken = calloc(n, sizeof(bool));
+	for (uint32_t i = 0; dom && bad && i < n; i++)
+		bad[i] = !relay.conf->relayhost[0] && !domain_of(req.rcpt[i].addr, dom[i]);
+	/* each destination's recipients, in their order, as one job; on
+	 * failure the queue manager hears nothing of the rest and gets them
+	 * back when this agent is restarted */
+	for (uint32_t i = 0; dom && bad && taken && i < n; i++) {
 		if (taken[i])
 			continue;
-		struct rjob *j = malloc(sizeof(*j));
+		struct rjob *j = calloc(1, sizeof(*j));
 		uint32_t cnt = 0;
 		for (uint32_t k = i; k < n; k++)
 			cnt += !taken[k] && bad[k] == bad[i] && strcmp(dom[k], dom[i]) == 0;
-		if (j == NULL || (*j = proto, (j->rcpt = calloc(cnt, sizeof(*j->rcpt))) == NULL)) {
+		if (j == NULL || (j->rcpt = calloc(cnt, sizeof(*j->rcpt))) == NULL) {
 			free(j);
 			break;
 		}
+		j->qid = req.qid;
+		strlcpy(j->sender, req.sender, sizeof(j->sender));
+		j->flags = req.flags;
+		j->size = req.size;
+		j->arrival_ms = req.arrival_ms;
 		for (uint32_t k = i; k < n; k++) {
 			if (taken[k] || bad[k] != bad[i] || strcmp(dom[k], dom[i]) != 0)
 				continue;
 			taken[k] = true;
-			j->rcpt[j->nrcpt++] = all[k];
+			j->rcpt[j->nrcpt].idx = req.rcpt[k].idx;
+			strlcpy(j->rcpt[j->nrcpt].addr, req.rcpt[k].addr, sizeof(j->rcpt[0].addr));
+			j->nrcpt++;
 		}
 		j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (bad[i] || j->fd < 0) {
@@ -317,9 +297,9 @@ static void handle_deliver(const uint8_t *p, size_t len, int fd)
 		enqueue(j, dom[i]);
 	}
 	free(taken);
-	free(all);
 	free(dom);
 	free(bad);
+	rdeliver_free(&req);
 	close(fd);
 }
 
