@@ -67,11 +67,13 @@ void job_result(struct rjob *j, struct rjob_rcpt *r, uint8_t status, const char 
 	dsn_of(detail, status, dsn);
 	uint64_t now = now_ms();
 	double delay = now > j->arrival_ms ? (double)(now - j->arrival_ms) / 1000.0 : 0.0;
-	bool connected = relay_name && relay_name[0];
+	/* tls: NULL when no session stands behind the result, "" for a
+	 * plaintext one */
+	bool named = relay_name && relay_name[0];
 	log_info("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)%s%s", name, r->addr,
-	    connected ? relay_name : "none", delay, dsn,
+	    named ? relay_name : "none", delay, dsn,
 	    status == DELIVERY_OK ? "sent" : status == DELIVERY_PERMFAIL ? "bounced" : "deferred",
-	    detail, connected ? " " : "", connected ? (tls && tls[0] ? tls : "tls=none") : "");
+	    detail, tls ? " " : "", tls ? (tls[0] ? tls : "tls=none") : "");
 	if (qm == NULL)
 		return;
 	struct ipc_buf b;
@@ -127,13 +129,13 @@ static void dest_maybe_free(struct dest *d)
 }
 
 /* Every waiting job of d gets the same result; d may be freed. */
-static void dest_fail_jobs(struct dest *d, uint8_t status, const char *error)
+static void dest_fail_jobs(struct dest *d, uint8_t status, const char *error, const char *peer)
 {
 	struct rjob *j;
 	while ((j = TAILQ_FIRST(&d->jobs)) != NULL) {
 		TAILQ_REMOVE(&d->jobs, j, entry);
 		d->njobs--;
-		job_result_all(j, status, error, NULL, NULL);
+		job_result_all(j, status, error, peer, NULL);
 		job_free(j);
 	}
 	dest_maybe_free(d);
@@ -192,7 +194,7 @@ void dest_route_done(struct dest *d, struct route *rt, uint8_t status, const cha
 {
 	if (rt == NULL) {
 		log_info("%s: %s", d->name[0] ? d->name : relay.conf->relayhost, error);
-		dest_fail_jobs(d, status, error);
+		dest_fail_jobs(d, status, error, NULL);
 		return;
 	}
 	route_unref(d->rt);
@@ -200,14 +202,15 @@ void dest_route_done(struct dest *d, struct route *rt, uint8_t status, const cha
 	dest_kick(d);
 }
 
-void dest_conn_gone(struct dest *d, bool exhausted, const char *error)
+void dest_conn_gone(struct dest *d, bool exhausted, const char *error, const char *last_peer)
 {
 	if (exhausted) {
 		/* every address failed: look the route up again next time */
 		route_unref(d->rt);
 		d->rt = NULL;
 		if (d->nconns == 0)
-			dest_fail_jobs(d, DELIVERY_TEMPFAIL, error ? error : "4.4.1 no host answered");
+			dest_fail_jobs(d, DELIVERY_TEMPFAIL, error ? error : "4.4.1 no host answered",
+			    last_peer);
 		else
 			dest_maybe_free(d);
 	} else if (d->njobs) {

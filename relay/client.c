@@ -758,7 +758,8 @@ struct conn *conn_new(struct dest *d, struct route *rt)
 static void conn_end(struct conn *c, bool exhausted, const char *error)
 {
 	struct dest *d = c->d;
-	char err[400] = "";
+	char err[400] = "", peer[sizeof(c->peer)];
+	strlcpy(peer, c->peer, sizeof(peer));
 	if (in_reply == c)
 		in_reply = NULL;
 	if (error)
@@ -776,7 +777,7 @@ static void conn_end(struct conn *c, bool exhausted, const char *error)
 	d->nconns--;
 	relay.nconns--;
 	free(c);
-	dest_conn_gone(d, exhausted, err[0] ? err : NULL);
+	dest_conn_gone(d, exhausted, err[0] ? err : NULL, peer);
 }
 
 void conn_free_all(void)

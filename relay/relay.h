@@ -117,8 +117,10 @@ void dest_route_done(struct dest *d, struct route *rt, uint8_t status, const cha
 /* A connection is ready for a job: the next one of d, or NULL. */
 struct rjob *dest_next_job(struct dest *d);
 /* One of d's connections ended (it is freed); route_exhausted: it
- * found no address that would take mail, for the reason error. */
-void dest_conn_gone(struct dest *d, bool route_exhausted, const char *error);
+ * found no address that would take mail, for the reason error, the
+ * last one tried being last_peer ("host[addr]:port", "" if none). */
+void dest_conn_gone(struct dest *d, bool route_exhausted, const char *error,
+    const char *last_peer);
 
 /* ---- the SMTP client ---- */
 
