@@ -15,8 +15,8 @@ PKGS     = libbsd libevent libevent_openssl libcrypt lmdb libssl libcrypto
 UNBOUND_LIBS = $(shell pkg-config --libs libunbound 2>/dev/null || echo -lunbound)
 CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued -Ipop3d -Iresolver -Irelay \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+OPT     ?= -O2 -g
+CFLAGS  += $(OPT) -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -fstack-protector-strong -fPIE $(SAN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now $(SAN)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbsd -levent -levent_openssl -lcrypt -llmdb -lssl -lcrypto)
@@ -80,7 +80,7 @@ check:
 	sh tests/install-deps.sh
 	$(MAKE) all unit
 	$(MAKE) integration
-	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" CFLAGS="-O1 -g" all
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" OPT="-O1 -g" all
 	POSTERN_BUILD=$(CURDIR)/build-asan POSTERN_SANITIZER=1 $(PYTEST) -q -ra tests/integration
 	$(MAKE) CC=clang BUILD=build-clang all
 	$(MAKE) fuzz-build

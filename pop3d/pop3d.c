@@ -86,7 +86,7 @@ static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p,
 	}
 	char title[128];
 	int sock;
-	snprintf(title, sizeof(title), "postern-pop3d: session %s [%s]", sa.user, sa.ip);
+	textf(title, sizeof(title), "postern-pop3d: session %s [%s]", sa.user, sa.ip);
 	pid_t pid = proc_spawn(title, session_main, &sa, &sock, &fd, 1);
 	close(fd);
 	if (pid < 0) {

@@ -463,8 +463,10 @@ static uint64_t backoff_ms(uint32_t attempts)
 	return d > q.conf->retry_max_ms ? q.conf->retry_max_ms : d;
 }
 
-/* Applies one result to a recipient. requeue: the agent died, which is
- * not the message's fault: no attempt is counted. */
+/* Applies one result to a recipient. An agent that died mid-delivery
+ * (status 255) counts as a temporary failure, with the usual back-off
+ * and lifetime: a message that kills the agent must not come back to
+ * it at once, again and again. */
 static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct result *res, uint64_t now)
 {
 	char name[QID_LEN + 1];
@@ -476,10 +478,6 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 		return;
 	}
 	strlcpy(r->last_error, res->detail, sizeof(r->last_error));
-	if (res->status == 255) {
-		r->next_try_ms = now;
-		return;
-	}
 	r->attempts++;
 	if (res->status == DELIVERY_PERMFAIL || now - m->arrival_ms >= q.conf->queue_lifetime_ms) {
 		r->state = RS_BOUNCED;
@@ -641,27 +639,36 @@ static void inflight_result(struct inflight *f, uint32_t rcpt, uint8_t status, c
 	}
 }
 
-/* L_RESULT from either agent. */
-static void handle_result(const uint8_t *p, size_t len)
+/* L_RESULT from agent (AT_*): only for a recipient that agent holds.
+ * A detail longer than the index keeps is cut, never a reason to drop
+ * the result. */
+static void handle_result(uint8_t agent, const uint8_t *p, size_t len)
 {
 	struct ipc_rd r;
 	char detail[QERR_MAX + 1];
+	size_t dlen;
 	ipcr_init(&r, p, len);
 	uint64_t qid = ipcr_u64(&r);
 	uint32_t rcpt = ipcr_u32(&r);
 	uint8_t status = ipcr_u8(&r);
-	ipcr_str(&r, detail, sizeof(detail));
+	const uint8_t *d = ipcr_bytes(&r, 4096, &dlen);
 	if (!ipcr_done(&r) || status > DELIVERY_PERMFAIL) {
 		log_warnx("malformed result from a delivery agent");
 		return;
 	}
+	if (dlen > QERR_MAX)
+		dlen = QERR_MAX;
+	memcpy(detail, d, dlen);
+	detail[dlen] = '\0';
+	for (size_t i = 0; i < dlen; i++)
+		if (detail[i] == '\0' || detail[i] == '\r' || detail[i] == '\n')
+			detail[i] = ' ';
 	struct inflight *f = inflight_find(qid);
-	if (f)
+	if (f && rcpt < f->nrcpt && f->at[rcpt] == agent)
 		inflight_result(f, rcpt, status, detail);
 }
 
-/* What an agent had is put back as not tried (no attempt counted):
- * those recipients keep their state and go to the next agent. */
+/* What an agent had when it died is deferred (see apply_result). */
 static void agent_lost(uint8_t agent)
 {
 	for (struct inflight *f = q.inflight; f; f = f->next)
@@ -694,7 +701,7 @@ static void on_agent_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	if (fd >= 0)
 		close(fd);
 	if (h->type == L_RESULT)
-		handle_result(p, h->len);
+		handle_result(agent, p, h->len);
 	else if (h->type == R_DNS && agent == AT_REMOTE)
 		relay_dns_connect();
 	else

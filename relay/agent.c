@@ -32,6 +32,9 @@
 
 struct relay_env relay;
 
+#define RCPT_PER_JOB 50          /* recipients in one transaction, as Postfix */
+#define ROUTE_RETRY_MS 5000      /* an old route's grace after a failed refresh */
+
 static struct ipc_chan *qm;            /* the queue manager */
 static LIST_HEAD(, dest) dests = LIST_HEAD_INITIALIZER(dests);
 
@@ -76,12 +79,15 @@ void job_result(struct rjob *j, struct rjob_rcpt *r, uint8_t status, const char 
 	    detail, tls ? " " : "", tls ? (tls[0] ? tls : "tls=none") : "");
 	if (qm == NULL)
 		return;
+	/* the index keeps QERR_MAX octets of it (the log line has it all) */
+	char kept[QERR_MAX + 1];
+	strlcpy(kept, detail, sizeof(kept));
 	struct ipc_buf b;
 	ipcb_init(&b);
 	ipcb_u64(&b, j->qid);
 	ipcb_u32(&b, r->idx);
 	ipcb_u8(&b, status);
-	ipcb_cstr(&b, detail);
+	ipcb_cstr(&b, kept);
 	ipc_chan_sendb(qm, L_RESULT, 0, &b, -1);
 	ipcb_free(&b);
 }
@@ -168,8 +174,7 @@ static void dest_kick(struct dest *d)
 	if (d->resolving)
 		return;
 	if (d->rt == NULL || d->rt->expires_ms <= now_ms()) {
-		route_unref(d->rt);
-		d->rt = NULL;
+		/* an old route stays while the new one is looked up */
 		route_start(d); /* may answer at once, through dest_route_done */
 		return;
 	}
@@ -192,8 +197,18 @@ static void kick_all(void)
 
 void dest_route_done(struct dest *d, struct route *rt, uint8_t status, const char *error)
 {
+	if (rt == NULL && d->rt && d->nconns > 0 && status == DELIVERY_TEMPFAIL) {
+		/* a refresh failed while connections are at work: they keep
+		 * the waiting jobs, and the old route serves a while longer */
+		log_info("%s: %s; keeping the old route", d->name[0] ? d->name : relay.conf->relayhost,
+		    error);
+		d->rt->expires_ms = now_ms() + ROUTE_RETRY_MS;
+		return;
+	}
 	if (rt == NULL) {
 		log_info("%s: %s", d->name[0] ? d->name : relay.conf->relayhost, error);
+		route_unref(d->rt);
+		d->rt = NULL;
 		dest_fail_jobs(d, status, error, NULL);
 		return;
 	}
@@ -205,14 +220,13 @@ void dest_route_done(struct dest *d, struct route *rt, uint8_t status, const cha
 void dest_conn_gone(struct dest *d, bool exhausted, const char *error, const char *last_peer)
 {
 	if (exhausted) {
-		/* every address failed: look the route up again next time */
+		/* every address failed: the waiting jobs are deferred (other
+		 * connections, still trying, would only fail the same way),
+		 * and the route is looked up again next time */
 		route_unref(d->rt);
 		d->rt = NULL;
-		if (d->nconns == 0)
-			dest_fail_jobs(d, DELIVERY_TEMPFAIL, error ? error : "4.4.1 no host answered",
-			    last_peer);
-		else
-			dest_maybe_free(d);
+		dest_fail_jobs(d, DELIVERY_TEMPFAIL, error ? error : "4.4.1 no host answered",
+		    last_peer);
 	} else if (d->njobs) {
 		dest_kick(d);
 	} else {
@@ -247,7 +261,17 @@ static void enqueue(struct rjob *j, const char *dest_name)
 	dest_kick(d);
 }
 
-/* R_DELIVER: one job per destination domain of the message. */
+/* A result for a recipient that never became part of a job. */
+static void result_raw(uint64_t qid, uint32_t idx, uint8_t status, const char *detail)
+{
+	struct rjob j = { .qid = qid, .nrcpt = 1 };
+	struct rjob_rcpt r = { .idx = idx };
+	j.rcpt = &r;
+	job_result(&j, &r, status, detail, NULL, NULL);
+}
+
+/* R_DELIVER: the message's recipients grouped by destination domain,
+ * at most RCPT_PER_JOB to a job (one SMTP transaction). */
 static void handle_deliver(const uint8_t *p, size_t len, int fd)
 {
 	struct rdeliver req;
@@ -260,20 +284,16 @@ static void handle_deliver(const uint8_t *p, size_t len, int fd)
 	uint32_t n = req.n;
 	char (*dom)[DNS_NAME_BUF] = calloc(n, DNS_NAME_BUF);
 	bool *bad = calloc(n, sizeof(bool)), *taken = calloc(n, sizeof(bool));
-	for (uint32_t i = 0; dom && bad && i < n; i++)
+	bool ok = dom && bad && taken;
+	for (uint32_t i = 0; ok && i < n; i++)
 		bad[i] = !relay.conf->relayhost[0] && !domain_of(req.rcpt[i].addr, dom[i]);
-	/* each destination's recipients, in their order, as one job; on
-	 * failure the queue manager hears nothing of the rest and gets them
-	 * back when this agent is restarted */
-	for (uint32_t i = 0; dom && bad && taken && i < n; i++) {
+	for (uint32_t i = 0; ok && i < n; i++) {
 		if (taken[i])
 			continue;
 		struct rjob *j = calloc(1, sizeof(*j));
-		uint32_t cnt = 0;
-		for (uint32_t k = i; k < n; k++)
-			cnt += !taken[k] && bad[k] == bad[i] && strcmp(dom[k], dom[i]) == 0;
-		if (j == NULL || (j->rcpt = calloc(cnt, sizeof(*j->rcpt))) == NULL) {
+		if (j == NULL || (j->rcpt = calloc(RCPT_PER_JOB, sizeof(*j->rcpt))) == NULL) {
 			free(j);
+			ok = false;
 			break;
 		}
 		j->qid = req.qid;
@@ -281,7 +301,7 @@ static void handle_deliver(const uint8_t *p, size_t len, int fd)
 		j->flags = req.flags;
 		j->size = req.size;
 		j->arrival_ms = req.arrival_ms;
-		for (uint32_t k = i; k < n; k++) {
+		for (uint32_t k = i; k < n && j->nrcpt < RCPT_PER_JOB; k++) {
 			if (taken[k] || bad[k] != bad[i] || strcmp(dom[k], dom[i]) != 0)
 				continue;
 			taken[k] = true;
@@ -299,6 +319,10 @@ static void handle_deliver(const uint8_t *p, size_t len, int fd)
 		}
 		enqueue(j, dom[i]);
 	}
+	/* out of memory: every recipient still gets its answer */
+	for (uint32_t k = 0; !ok && k < n; k++)
+		if (taken == NULL || !taken[k])
+			result_raw(req.qid, req.rcpt[k].idx, DELIVERY_TEMPFAIL, "4.3.0 out of memory");
 	free(taken);
 	free(dom);
 	free(bad);

@@ -5,7 +5,9 @@
  * connects and passes the socket back (R_DNS_OK). Queries wait for
  * that, at most a few seconds; a lost or unreachable resolver fails
  * every query in flight as a temporary error, so deliveries are
- * deferred, never stuck. Runs as postern-relay; answers come from
+ * deferred, never stuck. Callbacks always run from the event loop,
+ * never from inside dnsc_query (a failed send closes the channel:
+ * the failures it causes are delivered by ev_fail). Runs as postern-relay; answers come from
  * another unprivileged process and are parsed with resolver/dns_proto.c.
  */
 #include "relay.h"
@@ -41,7 +43,7 @@ static struct {
 	uint64_t asked_ms;
 	uint32_t next_reqid;
 	LIST_HEAD(, dnsq) queries;
-	struct event *ev_retry;
+	struct event *ev_fail;         /* fails every query, from the loop */
 } dc;
 
 static void finish(struct dnsq *q, const struct dns_result *res)
@@ -61,20 +63,25 @@ static void fail(struct dnsq *q)
 	finish(q, &res);
 }
 
-static void fail_all(bool only_sent)
+static void fail_all(void)
 {
-	struct dnsq *q = LIST_FIRST(&dc.queries), *next;
-	while (q) {
-		next = LIST_NEXT(q, entry);
-		if (q->sent || !only_sent)
-			fail(q);
-		q = next;
+	struct dnsq *q;
+	LIST_HEAD(, dnsq) old = LIST_HEAD_INITIALIZER(old);
+	/* the queries of now only: a callback may ask anew, and those wait
+	 * for the next connection */
+	while ((q = LIST_FIRST(&dc.queries)) != NULL) {
+		LIST_REMOVE(q, entry);
+		LIST_INSERT_HEAD(&old, q, entry);
 	}
+	while ((q = LIST_FIRST(&old)) != NULL)
+		fail(q);
 }
 
 static void send_query(struct dnsq *q)
 {
 	struct ipc_buf b;
+	if (dc.ch == NULL)
+		return; /* lost meanwhile: ev_fail answers it */
 	ipcb_init(&b);
 	dns_query_encode(&b, q->qtype, q->name);
 	q->sent = ipc_chan_sendb(dc.ch, D_QUERY, q->reqid, &b, -1) == 0;
@@ -155,7 +162,15 @@ static void on_close(struct ipc_chan *ch, void *arg)
 	log_warnx("lost the resolver; lookups in flight fail for now");
 	ipc_chan_free(ch);
 	dc.ch = NULL;
-	fail_all(true);
+	event_active(dc.ev_fail, EV_TIMEOUT, 0);
+}
+
+static void on_fail(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fail_all();
 }
 
 static void ask(void)
@@ -172,18 +187,20 @@ static void ask(void)
 void dnsc_connected(int fd)
 {
 	dc.asking = false;
+	if (fd >= 0 && dc.ch) {
+		close(fd); /* an answer to a repeated R_DNS: keep the live channel */
+		return;
+	}
 	if (fd < 0) {
 		/* the resolver is not running: nothing waits for it */
-		fail_all(false);
+		event_active(dc.ev_fail, EV_TIMEOUT, 0);
 		return;
 	}
 	set_nonblock(fd);
-	if (dc.ch)
-		ipc_chan_free(dc.ch);
 	dc.ch = ipc_chan_new(dc.base, fd, on_msg, on_close, NULL);
 	if (dc.ch == NULL) {
 		close(fd);
-		fail_all(false);
+		event_active(dc.ev_fail, EV_TIMEOUT, 0);
 		return;
 	}
 	struct dnsq *q;
@@ -225,10 +242,6 @@ void *dnsc_query(uint16_t qtype, const char *name, dns_cb cb, void *arg)
 		send_query(q);
 	else
 		ask();
-	if (dc.ch && !q->sent) {
-		/* the channel broke under us: its close callback fails the rest */
-		event_active(q->ev_timeout, EV_TIMEOUT, 0);
-	}
 	return q;
 }
 
@@ -245,4 +258,7 @@ void dnsc_init(struct event_base *base, const struct config *conf, void (*askfn)
 	dc.conf = conf;
 	dc.ask = askfn;
 	LIST_INIT(&dc.queries);
+	dc.ev_fail = event_new(base, -1, 0, on_fail, NULL);
+	if (dc.ev_fail == NULL)
+		fatalx("event_new");
 }

@@ -114,9 +114,14 @@ static bool query(struct lookup *l, int host, uint16_t type, const char *name)
 	q->l = l;
 	q->host = host;
 	q->type = type;
+	/* counted first, though answers never come inside dnsc_query */
+	l->pending++;
+	q->open = true;
 	q->handle = dnsc_query(type, name, on_answer, q);
-	q->open = q->handle != NULL;
-	l->pending += q->open;
+	if (q->handle == NULL) {
+		q->open = false;
+		l->pending--;
+	}
 	return q->open;
 }
 
@@ -206,7 +211,11 @@ static void on_address(struct lookup *l, int i, uint16_t type, const struct dns_
 		l->a[i].nxdomain = true;
 	}
 	l->a[i].answered++;
-	l->a[i].secure = l->a[i].secure && res->secure && res->status != DNS_TEMPFAIL;
+	/* a failed lookup (bogus included) must not make the host look
+	 * unsigned, or an attacker could switch DANE off by breaking one
+	 * answer: only answers that came count */
+	if (res->status != DNS_TEMPFAIL)
+		l->a[i].secure = l->a[i].secure && res->secure;
 	if (res->status != DNS_NXDOMAIN && res->status != DNS_NODATA)
 		l->a[i].nxdomain = false;
 	if (res->status == DNS_TEMPFAIL)

@@ -4,12 +4,16 @@
 # As root it runs one apt-get update and one apt-get install; as another
 # user it only says what is missing. unbound is for the tests and the
 # demo, which run their own instances; on a machine with systemd its
-# package also enables the system service.
+# package also enables the system service. python3-aiosmtpd runs the
+# relay tests' MX peers; libdb5.3, libnsl2 and libicu72 are what
+# Postfix's smtp-sink (tests/fetch-smtp-sink.sh, unpacked from the .deb,
+# never installed) links against besides Postfix's own libraries.
 set -eu
 pkgs="gcc clang make pkg-config libevent-dev liblmdb-dev libbsd-dev libssl-dev
 libcrypt-dev libcmocka-dev libclang-rt-14-dev python3 python3-pytest swaks curl
 procps passwd fetchmail iproute2 openssl msmtp libnet-ssleay-perl
-libio-socket-ssl-perl libunbound-dev unbound dns-root-data"
+libio-socket-ssl-perl libunbound-dev unbound dns-root-data python3-aiosmtpd
+libdb5.3 libnsl2 libicu72 ldnsutils"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

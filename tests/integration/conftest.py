@@ -11,6 +11,11 @@ with a local test zone (TEST_ZONE); make_postern(dns=...) points postern's
 resolver at it and starts the resolver too. Every postern config names a
 loopback upstream ("forward"), so no test's resolver ever falls back to
 the machine's own nameserver in /etc/resolv.conf.
+
+Remote delivery: the mx_peer and raw_mx fixtures start test MX servers
+(mxpeer.py) on loopback addresses, port 25, for the hosts RELAY_ZONE
+names; make_postern(hostname=, domains=, smtp_listen=) makes a second
+instance that plays an MX itself.
 """
 import contextlib
 import os
@@ -96,10 +101,10 @@ def children_of(ppid):
     return out
 
 
-def greets(port, prefix):
+def greets(port, prefix, host="127.0.0.1"):
     """True when a server on the loopback port answers with prefix."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        with socket.create_connection((host, port), timeout=2) as s:
             s.settimeout(5)
             return s.recv(100).startswith(prefix)
     except OSError:
@@ -123,8 +128,9 @@ def dns_probe(port, timeout=0.5):
 
 UNBOUND = "/usr/sbin/unbound"
 
-# The zone the test DNS server serves (unbound local-data). Relay tests
-# to come reuse it: mxN.example.test are loopback addresses.
+# The zone the test DNS server serves (unbound local-data). The relay
+# tests (test_relay.py) use it too: every MX host is a loopback address
+# where a test peer (mxpeer.py) listens on port 25 (RELAY_ZONE below).
 TLSA_HASH = "0123456789abcdef" * 4
 TEST_ZONE = [
     "example.test. 300 IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 300",
@@ -153,6 +159,45 @@ TEST_ZONE = [
     # many names, for concurrency: hN -> 127.0.1.N
     *[f"h{i}.example.test. 300 IN A 127.0.{1 + i // 250}.{i % 250}" for i in range(250)],
 ]
+# For test_relay.py: a domain (or two) per test, each MX host on an
+# address of its own, 127.0.0.11 and up (127.0.0.2-6, above, serve
+# multi.example.test and nomx.example.test there too). RELAY_ADDR maps
+# each host name to the address its peer listens on.
+RELAY_ADDR = {
+    "relayhost.example.test": "127.0.0.11",    # relayhost tests, port 2526
+    "mx-best.example.test": "127.0.0.12",      # pref.example.test, MX 10
+    "mx-worse.example.test": "127.0.0.13",     # pref.example.test, MX 20
+    "mx-later1.example.test": "127.0.0.14",    # later.example.test, MX 10
+    "mx-later2.example.test": "127.0.0.15",    # later.example.test, MX 20
+    "mx-reject.example.test": "127.0.0.16",    # reject.example.test: 550 per recipient
+    "mx-flaky.example.test": "127.0.0.17",     # flaky.example.test: 451, then 250
+    "mx-tls.example.test": "127.0.0.18",       # tls.example.test: STARTTLS
+    "mx-evil.example.test": "127.0.0.19",      # evil.example.test: malicious replies
+    "mx-good.example.test": "127.0.0.21",      # good.example.test: plain, well-behaved
+    "mx-big.example.test": "127.0.0.22",       # big.example.test: SIZE 10000
+    "mx-elsewhere.example.test": "127.0.0.23", # elsewhere.example.test
+    "mx-pipe.example.test": "127.0.0.24",      # pipe.example.test: PIPELINING check
+    "mx-slow.example.test": "127.0.0.25",      # slow-mx.example.test: concurrency limits
+    "mx.far.example.test": "127.0.0.7",        # far.example.test: a second postern
+}
+RELAY_ZONE = [
+    "pref.example.test. 300 IN MX 10 mx-best.example.test.",
+    "pref.example.test. 300 IN MX 20 mx-worse.example.test.",
+    # both MX hosts down, then the worse one comes up
+    "later.example.test. 300 IN MX 10 mx-later1.example.test.",
+    "later.example.test. 300 IN MX 20 mx-later2.example.test.",
+    *[f"{d}.example.test. 300 IN MX 10 mx-{d}.example.test."
+      for d in ("reject", "flaky", "tls", "evil", "good", "big", "elsewhere", "pipe")],
+    "slow-mx.example.test. 300 IN MX 10 mx-slow.example.test.",
+    "far.example.test. 300 IN MX 10 mx.far.example.test.",
+    *[f"{host}. 300 IN A {addr}" for host, addr in RELAY_ADDR.items()],
+    # a relayhost is looked up by address only: its MX (elsewhere) must not be used
+    "relayhost.example.test. 300 IN MX 10 mx-elsewhere.example.test.",
+    # IPv6 only
+    "v6only.example.test. 300 IN MX 10 mx-v6.example.test.",
+    "mx-v6.example.test. 300 IN AAAA ::1",
+]
+TEST_ZONE += RELAY_ZONE
 TEST_PTR = ["127.0.0.2 mx1.example.test."]
 
 
@@ -275,7 +320,9 @@ def cmdline(pid):
 class Postern:
     """One postern instance: config, users, both daemons."""
 
-    def __init__(self, root, extra_conf="", relay="10.255.255.0/24", tls=True, dns=None):
+    def __init__(self, root, extra_conf="", relay="10.255.255.0/24", tls=True, dns=None,
+                 hostname="mail.example.test", domains="example.test example.org",
+                 smtp_listen=None):
         self.root = root
         self.etc = os.path.join(root, "etc")
         self.spool = os.path.join(root, "spool")
@@ -284,7 +331,16 @@ class Postern:
         for d in (self.etc, self.logdir):
             os.makedirs(d, exist_ok=True)
         os.chmod(root, 0o755)
-        self.port = free_port()
+        # the smtp listener: 127.0.0.1 on a free port, or smtp_listen
+        # ("127.0.0.7:25", "[::1]:25") for an instance that plays an MX
+        if smtp_listen:
+            host, _, port = smtp_listen.rpartition(":")
+            self.smtp_host, self.port = host.strip("[]"), int(port)
+        else:
+            self.smtp_host, self.port = "127.0.0.1", free_port()
+        smtp_listen = smtp_listen or f"127.0.0.1:{self.port}"
+        self.hostname = hostname
+        self.domains = domains.split()
         self.pop3_port = free_port()
         self.sub_port = free_port()    # submission, STARTTLS (587)
         self.subs_port = free_port()   # submissions, implicit TLS (465)
@@ -316,9 +372,9 @@ listen pop3s 127.0.0.1:{self.pop3s_port}
             dns_conf += "dns_trust_anchor none\n"
         self.conf = os.path.join(self.etc, "postern.conf")
         with open(self.conf, "w") as f:
-            f.write(f"""hostname mail.example.test
-domain example.test example.org
-listen smtp 127.0.0.1:{self.port}
+            f.write(f"""hostname {hostname}
+domain {domains}
+listen smtp {smtp_listen}
 listen pop3 127.0.0.1:{self.pop3_port}
 spool {self.spool}
 mail_root {self.mail}
@@ -337,6 +393,8 @@ retry_max 2s
         self.procs = {}
         self.logs = {}
         self.prefix = []  # e.g. ["ip", "netns", "exec", NS]
+        # a test that kills queued's remote delivery agent on purpose sets this
+        self.agent_may_exit = False
 
     def ctl(self, *args, input=None, check=True):
         r = subprocess.run([os.path.join(BUILD, "posternctl"), "-f", self.conf, *args],
@@ -378,10 +436,11 @@ retry_max 2s
         wait_for(lambda: self.child("pop3d", "auth helper"), what="pop3d auth helper")
 
     def start_resolver(self):
-        """Starts the resolver and waits until its worker is ready."""
+        """Starts the resolver (again) and waits until its worker is ready."""
+        before = self.log("resolver").count("ready:")
         self.start("resolver")
         wait_for(lambda: os.path.exists(os.path.join(self.spool, "run/dns.sock")) and
-                 "ready:" in self.log("resolver"), what="resolver ready")
+                 self.log("resolver").count("ready:") > before, what="resolver ready")
 
     def resolve(self, qtype, name):
         """posternctl resolve: (exit code, stdout lines, stderr)."""
@@ -389,7 +448,7 @@ retry_max 2s
         return r.returncode, r.stdout.splitlines(), r.stderr
 
     def wait_ready(self):
-        wait_for(lambda: greets(self.port, b"220"), what="smtpd greeting")
+        wait_for(lambda: greets(self.port, b"220", self.smtp_host), what="smtpd greeting")
         wait_for(lambda: "connected to queued" in self.log("smtpd") or
                  self.log("smtpd").count("connecting to queued") == 0,
                  what="smtpd connected to queued")
@@ -462,10 +521,11 @@ def make_postern(tmp_path):
     made = []
 
     def make(extra_conf="", relay="10.255.255.0/24", start=True, pop3=False, tls=True,
-             dns=None):
+             dns=None, hostname="mail.example.test", domains="example.test example.org",
+             smtp_listen=None):
         root = tmp_path / f"p{len(made)}"
         root.mkdir()
-        p = Postern(str(root), extra_conf, relay, tls, dns)
+        p = Postern(str(root), extra_conf, relay, tls, dns, hostname, domains, smtp_listen)
         made.append(p)
         if start:
             p.start_all(pop3=pop3)
@@ -481,11 +541,67 @@ def make_postern(tmp_path):
             text = p.log(name)
             assert "exited with 86" not in text and "killed by signal 6" not in text, \
                 f"{name} crashed:\n{text[-3000:]}"
+        # queued's monitor restarts a helper that dies and logs it: the
+        # remote delivery agent must survive whatever remote servers send
+        if not p.agent_may_exit:
+            text = p.log("queued")
+            for how in ("remote delivery killed by signal", "remote delivery exited with"):
+                assert how not in text, f"queued's remote delivery agent died:\n{text[-3000:]}"
 
 
 @pytest.fixture
 def postern(make_postern):
     return make_postern()
+
+
+@pytest.fixture
+def mx_peer():
+    """Factory for test MX servers (mxpeer.MXPeer, aiosmtpd): mx_peer(host,
+    port=25, start=True, **options) gives a started peer (start=False:
+    the test calls .start() itself later); all are stopped at the end."""
+    import mxpeer
+    if not mxpeer.HAVE_AIOSMTPD:
+        pytest.skip("aiosmtpd is not installed (tests/install-deps.sh installs it)")
+    made = []
+
+    def make(host, port=25, start=True, **kw):
+        p = mxpeer.MXPeer(host, port, **kw)
+        made.append(p)
+        if start:
+            start_peer(p)
+        return p
+    yield make
+    for p in made:
+        p.stop()
+
+
+@pytest.fixture
+def raw_mx():
+    """Factory for bare-socket test MX servers (mxpeer.RawMX):
+    raw_mx(host, behaviour, port=25, start=True, **options), e.g.
+    raw_mx("127.0.0.19", mxpeer.endless_reply(first="ehlo")); all are
+    stopped at the end."""
+    import mxpeer
+    made = []
+
+    def make(host, behaviour, port=25, start=True, **kw):
+        p = mxpeer.RawMX(host, behaviour, port=port, **kw)
+        made.append(p)
+        if start:
+            start_peer(p)
+        return p
+    yield make
+    for p in made:
+        p.stop()
+
+
+def start_peer(p):
+    """Starts a test MX server; skips the test when the port cannot be
+    bound for want of privileges (port 25 needs root)."""
+    try:
+        return p.start()
+    except PermissionError:
+        pytest.skip(f"cannot bind {p.host}:{p.port} (port 25 needs root)")
 
 
 @contextlib.contextmanager
