@@ -108,7 +108,7 @@ install: all
 	install -m 755 $(BUILD)/posternctl $(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 docs/postern.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 docs/posternctl.8 docs/pop3d.8 docs/smtpd.8 docs/resolver.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/posternctl.8 docs/pop3d.8 docs/smtpd.8 docs/resolver.8 docs/queued.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz

@@ -123,7 +123,8 @@ static bool scan_cur(struct maildrop *md)
 		md->n++;
 	}
 	closedir(d);
-	qsort(md->msgs, md->n, sizeof(*md->msgs), by_arrival);
+	if (md->n > 1) /* an empty maildrop has no array at all */
+		qsort(md->msgs, md->n, sizeof(*md->msgs), by_arrival);
 	return true;
 fail:
 	closedir(d);

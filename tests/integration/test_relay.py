@@ -117,8 +117,13 @@ def wait_relay_line(p, rcpt, status, timeout=60):
 
 
 def agent_pid(p, timeout=15):
-    return wait_for(lambda: p.child("queued", "remote delivery"), timeout=timeout,
-                    what="queued's remote delivery agent")
+    """The remote delivery agent's PID, once it has dropped privileges
+    (it logs "ready" after the chroot)."""
+    pid = wait_for(lambda: p.child("queued", "remote delivery"), timeout=timeout,
+                   what="queued's remote delivery agent")
+    wait_for(lambda: f"postern/relay[{pid}]: ready" in p.log("queued"), timeout=timeout,
+             what="the remote delivery agent ready")
+    return pid
 
 
 def reports(p, user):
