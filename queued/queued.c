@@ -78,6 +78,10 @@ int main(int argc, char **argv)
 	(void)privsep_expected_uid(USER_VMAIL);
 	(void)privsep_expected_uid(USER_AUTH);
 	(void)privsep_expected_uid(USER_RELAY);
+	/* the remote agent reads it as it starts; a missing file stops
+	 * queued here, with the reason, instead of a helper restart loop */
+	if (conf.relayhost_password_file[0] && access(conf.relayhost_password_file, R_OK) < 0)
+		fatal("relayhost_password_file %s", conf.relayhost_password_file);
 	ctx.listen_fd = bind_queue_socket(&conf);
 	log_info("starting; config %s", conf.path);
 	struct monitor_spec spec = {

@@ -726,3 +726,15 @@ def test_agent_identity_and_root(make_postern, unbound_server):
     assert "postern-queued: remote delivery" in open(f"/proc/{pid}/cmdline").read()
     check_identity(pid, "postern-relay", os.path.join(p.spool, "empty"))
     assert ids(p.procs["queued"].pid)["Uid"][0] == "0"
+
+
+def test_missing_relayhost_password_file_stops_queued(make_postern):
+    """A relayhost password file that cannot be read stops queued at
+    start with the reason, instead of a delivery agent that keeps dying."""
+    p = make_postern(relay=RELAY, start=False, extra_conf=(
+        "relayhost 127.0.0.11:2526\nrelayhost_user relayuser\n"
+        "relayhost_password_file /nonexistent/relay-password\n"))
+    proc = p.start("queued")
+    assert proc.wait(timeout=30) != 0
+    assert "relayhost_password_file /nonexistent/relay-password" in p.log("queued")
+    assert "No such file or directory" in p.log("queued")
