@@ -69,10 +69,21 @@ def client_tls_context():
     return ctx
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nobody listens on, never one this test run
+    has handed out before (the kernel may offer a just-closed port
+    again, and one config takes several)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise AssertionError("no fresh loopback port")
 
 
 def wait_for(pred, timeout=30.0, interval=0.05, what="condition"):
