@@ -268,13 +268,7 @@ int local_main(int sock, void *arg)
 		for (size_t i = 0; i < n; i++) {
 			struct delivery *d = &batch[i];
 			struct ipc_buf b;
-			char qt[QID_LEN + 1];
-			qid_format(d->qid, qt);
-			if (d->status == DELIVERY_OK)
-				log_info("%s: to=<%s> mailbox=%s status=delivered", qt, d->addr, d->mailbox);
-			else
-				log_warnx("%s: to=<%s> mailbox=%s status=%s (%s)", qt, d->addr, d->mailbox,
-				    d->status == DELIVERY_TEMPFAIL ? "deferred" : "failed", d->detail);
+			/* the queue manager logs the outcome, with the delay */
 			ipcb_init(&b);
 			ipcb_u64(&b, d->qid);
 			ipcb_u32(&b, d->rcpt);

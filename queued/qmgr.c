@@ -371,7 +371,7 @@ static void commit_flush(evutil_socket_t fd, short what, void *arg)
 		if (durable) {
 			ok++;
 			q.committed++;
-			log_info("%s: committed from=<%s> size=%llu nrcpt=%u client=[%s]", name,
+			log_info("%s: from=<%s>, size=%llu, nrcpt=%u (queue active) client=[%s]", name,
 			    k->msg.sender, (unsigned long long)k->msg.size, k->msg.nrcpt, k->msg.client);
 			if (k->client) {
 				struct ipc_buf b;
@@ -471,23 +471,41 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 {
 	char name[QID_LEN + 1];
 	qfile_name(m->qid, name);
+	/* one line per outcome, in the form log tools parse; the remote
+	 * agent logs its own (with the host and TLS), so only local
+	 * outcomes and the queue's own decisions are logged here */
+	double delay = (double)(now > m->arrival_ms ? now - m->arrival_ms : 0) / 1000.0;
 	if (res->status == DELIVERY_OK) {
 		r->state = RS_DELIVERED;
 		r->last_error[0] = '\0';
 		q.delivered++;
+		if (!r->remote)
+			log_info("%s: to=<%s>, relay=local, delay=%.1f, dsn=2.0.0, status=sent "
+			    "(delivered to maildir %s)", name, r->addr, delay, r->mailbox);
 		return;
 	}
 	strlcpy(r->last_error, res->detail, sizeof(r->last_error));
 	r->attempts++;
-	if (res->status == DELIVERY_PERMFAIL || now - m->arrival_ms >= q.conf->queue_lifetime_ms) {
+	if (res->status == DELIVERY_PERMFAIL) {
 		r->state = RS_BOUNCED;
-		log_warnx("%s: to=<%s> status=bounced (%s)", name, r->addr, r->last_error);
+		if (!r->remote)
+			log_warnx("%s: to=<%s>, relay=local, delay=%.1f, dsn=5.0.0, status=bounced (%s)",
+			    name, r->addr, delay, r->last_error);
+		return;
+	}
+	if (now - m->arrival_ms >= q.conf->queue_lifetime_ms) {
+		r->state = RS_BOUNCED;
+		log_warnx("%s: to=<%s>, relay=%s, delay=%.1f, dsn=4.4.7, status=expired, returned to "
+		    "sender (%s)", name, r->addr, r->remote ? "none" : "local", delay, r->last_error);
 		return;
 	}
 	r->state = RS_DEFERRED;
 	r->next_try_ms = now + backoff_ms(r->attempts);
-	log_info("%s: to=<%s> status=deferred attempt=%u retry in %llus (%s)", name, r->addr,
-	    r->attempts, (unsigned long long)(backoff_ms(r->attempts) / 1000), r->last_error);
+	if (!r->remote)
+		log_info("%s: to=<%s>, relay=local, delay=%.1f, dsn=4.3.0, status=deferred (%s)", name,
+		    r->addr, delay, r->last_error);
+	log_info("%s: <%s>: attempt %u failed; next in %llus", name, r->addr, r->attempts,
+	    (unsigned long long)(backoff_ms(r->attempts) / 1000));
 }
 
 /* Reports to send once the results that call for them are durable. */

@@ -73,3 +73,23 @@ def test_sigterm_stops_cleanly(postern):
         postern.procs[name].send_signal(signal.SIGTERM)
         assert postern.procs[name].wait(timeout=30) == 0
         assert "stopped" in postern.log(name)
+
+
+def test_log_lines_in_the_form_log_tools_parse(postern):
+    """One line when a message is queued and one per recipient outcome,
+    queue id first, in the key=value form of Postfix's log (which
+    pflogsumm and the like read)."""
+    import re
+    with smtplib.SMTP("127.0.0.1", postern.port, timeout=30) as s:
+        s.sendmail("sender@example.net", ["alice@example.test", "bob@example.test"],
+                   b"Subject: log\r\n\r\nbody\r\n")
+    postern.wait_mail("alice", 1)
+    postern.wait_mail("bob", 1)
+    log = wait_for(lambda: (lambda t: t if t.count("status=sent") >= 2 else None)(postern.log("queued")),
+                   what="two delivery lines")
+    qid = re.search(r"\]: ([0-9A-F]{16}): from=<sender@example\.net>, size=(\d+), nrcpt=2 "
+                    r"\(queue active\)", log)
+    assert qid, log[-2000:]
+    sent = re.findall(qid.group(1) + r": to=<([^>]+)>, relay=local, delay=\d+\.\d, dsn=2\.0\.0, "
+                      r"status=sent \(delivered to maildir (\w+)\)", log)
+    assert sorted(sent) == [("alice@example.test", "alice"), ("bob@example.test", "bob")], log[-2000:]

@@ -119,7 +119,7 @@ def test_relay_allowed_from_relay_networks(make_postern, smtp_client):
     assert c.reply()[0] == 354
     c.send(b"Subject: out\r\n\r\nbody\r\n.\r\n")
     assert c.reply()[1].startswith("250 2.0.0 Ok: queued as")
-    # no remote delivery agent yet: it stays queued, deferred
+    # no resolver runs (nothing answers the configured forward): deferred
     wait_for(lambda: "status=deferred" in p.log("queued"), what="deferral logged")
     assert len(p.queue_files()) == 1
 
