@@ -8,6 +8,8 @@
 CC       = gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
+# systemd reads units from /usr/local/lib/systemd/system too
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SAN     ?=
 
 PKGS     = libbsd libevent libevent_openssl libcrypt lmdb libssl libcrypto
@@ -109,6 +111,16 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 docs/postern.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 docs/posternctl.8 docs/pop3d.8 docs/smtpd.8 docs/resolver.8 docs/queued.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	@# supervisor files, with the daemons' path made $(PREFIX)'s: the systemd
+	@# units where systemd finds them (not enabled), the others as examples
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for f in etc/systemd/*; do \
+	  sed 's|/usr/local/libexec/postern/|$(PREFIX)/libexec/postern/|g' $$f > $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} && \
+	  chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} || exit 1; done
+	for f in etc/runit/*/run etc/runit/*/log/run etc/s6/*/run etc/s6/*/log/run etc/s6/*/timeout-kill etc/supervisord/postern.conf; do \
+	  d=$(DESTDIR)$(PREFIX)/share/postern/$${f#etc/}; install -d $${d%/*} && \
+	  sed 's|/usr/local/libexec/postern/|$(PREFIX)/libexec/postern/|g' $$f > $$d && \
+	  chmod $$(stat -c %a $$f) $$d || exit 1; done
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -985,6 +986,27 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start-up reconciliation ---- */
 
+/* A supervisor restarts queued as soon as its root process dies, while
+ * the old queue manager may still be finishing a commit: reconciling
+ * now would delete that message's file as an orphan after smtpd got
+ * 250 for it. So only one queue manager at a time holds index/'s lock;
+ * a new one waits for the old one to exit. The fd stays open for the
+ * life of the process. */
+static void wait_for_older_qmgr(void)
+{
+	int fd = open(INDEX_DIR "/queued.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		fatal("open %s/queued.lock", INDEX_DIR);
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return;
+	if (errno != EWOULDBLOCK)
+		fatal("lock %s/queued.lock", INDEX_DIR);
+	log_warnx("an older queue manager is still running; waiting for it to exit");
+	if (flock(fd, LOCK_EX) < 0)
+		fatal("lock %s/queued.lock", INDEX_DIR);
+	log_info("the older queue manager has exited");
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -1083,6 +1105,7 @@ int qmgr_main(int ctl, void *arg)
 	int rc = qindex_open(&q.idx, INDEX_DIR, false);
 	if (rc != 0)
 		fatalx("opening the queue index: %s", mdb_strerror(rc));
+	wait_for_older_qmgr();
 	reconcile();
 	static const struct bounce_env benv = { .new_file = new_qfile, .drop_file = drop_qfile,
 		.commit = commit_internal, .auth = &q.auth };

@@ -13,7 +13,8 @@ pkgs="gcc clang make pkg-config libevent-dev liblmdb-dev libbsd-dev libssl-dev
 libcrypt-dev libcmocka-dev libclang-rt-14-dev python3 python3-pytest swaks curl
 procps passwd fetchmail iproute2 openssl msmtp libnet-ssleay-perl
 libio-socket-ssl-perl libunbound-dev unbound dns-root-data python3-aiosmtpd
-libdb5.3 libnsl2 libicu72 ldnsutils"
+libdb5.3 libnsl2 libicu72 ldnsutils runit s6 supervisor systemd
+python3-seccomp strace"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
