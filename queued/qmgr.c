@@ -93,6 +93,7 @@ static struct {
 	int queue_dirfd;
 	struct client *clients;
 	struct commit *commits, **commits_tail;
+	struct commit *flushing;  /* what is left of the group commit_flush answers */
 	struct event *ev_commit, *ev_results, *ev_tick, *ev_listen;
 	struct ipc_chan *lda, *ctl;
 	struct ipc_chan *relay;  /* the remote delivery agent */
@@ -128,7 +129,12 @@ static void client_free(struct client *c)
 		unlink_qfile(f->qid);
 		free(f);
 	}
+	/* a send to one client can break and free another: commits of
+	 * the group being answered are cleared too */
 	for (struct commit *k = q.commits; k; k = k->next)
+		if (k->client == c)
+			k->client = NULL;
+	for (struct commit *k = q.flushing; k; k = k->next)
 		if (k->client == c)
 			k->client = NULL;
 	if (c->prev)
@@ -366,6 +372,7 @@ static void commit_flush(evutil_socket_t fd, short what, void *arg)
 		struct commit *k = batch;
 		char name[QID_LEN + 1];
 		batch = k->next;
+		q.flushing = batch;
 		qfile_name(k->msg.qid, name);
 		bool durable = rc == 0 && k->msg.nrcpt > 0;
 		close(k->fd);
