@@ -41,7 +41,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, UNBOUND, free_port, wait_for
+from conftest import ROOT, UNBOUND, UnboundServer, wait_for
 
 try:
     from aiosmtpd.controller import Controller
@@ -238,7 +238,7 @@ def dns_answers(port):
         return False
 
 
-class ZoneServer:
+class ZoneServer(UnboundServer):
     """Debian's unbound, a private instance: 127.0.0.1 on a free port, in
     the foreground, its own config; authoritative for the signed zone
     (auth-zone) and refusing every other name. It may not send a query
@@ -246,16 +246,12 @@ class ZoneServer:
     Stopped by PID."""
 
     def __init__(self, root, zone):
-        self.root = root
-        self.zone = zone
-        self.conf = os.path.join(root, "unbound.conf")
-        self.log = os.path.join(root, "unbound.log")
-        self.port = None
-        self.proc = None
+        super().__init__(root, zone=[], ptr=[])
+        self.zone = zone  # the SignedZone, which _write_conf serves
 
-    @property
-    def forward(self):
-        return f"127.0.0.1@{self.port}"
+    def _ready(self):
+        # the auth-zone is loaded, not merely the server up
+        return dns_answers(self.port)
 
     def _write_conf(self):
         with open(self.conf, "w") as f:
@@ -293,41 +289,6 @@ auth-zone:
 remote-control:
   control-enable: no
 """)
-
-    def start(self):
-        # a port free for TCP may still be taken for UDP: try a few
-        for _ in range(5):
-            self.port = free_port()
-            self._write_conf()
-            with open(self.log, "ab") as log:
-                self.proc = subprocess.Popen([UNBOUND, "-d", "-c", self.conf],
-                                             stdout=log, stderr=subprocess.STDOUT)
-            try:
-                wait_for(lambda: self.proc.poll() is not None or dns_answers(self.port),
-                         timeout=15, what="unbound")
-            except AssertionError:
-                pass
-            if self.proc.poll() is None and dns_answers(self.port):
-                return self
-            self.stop()
-        raise AssertionError("unbound did not start:\n" + self.logtext()[-2000:])
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def logtext(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
 
 @pytest.fixture(scope="module")
