@@ -78,9 +78,7 @@ struct route_host {
 	bool dane_fail;            /* the TLSA lookup failed: no delivery to this host */
 	struct tlsa_rec tlsa[ROUTE_TLSA];
 	size_t ntlsa;
-	int pending;               /* lookups in flight for this host */
-	uint8_t addr_status;       /* worst of A and AAAA: for the route's error */
-	bool addr_secure;
+	bool addr_secure;          /* its A and AAAA answers (those that came) were validated */
 };
 
 struct route {
@@ -96,7 +94,6 @@ struct dest;
 /* Resolves d's route (d->name, or the relayhost); calls
  * dest_route_done(d, route or NULL, status, error) when done. */
 void route_start(struct dest *d);
-void route_cancel(struct dest *d);
 void route_unref(struct route *rt);
 
 /* ---- destinations ---- */

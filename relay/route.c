@@ -71,14 +71,6 @@ static void lookup_free(struct lookup *l)
 	free(l);
 }
 
-void route_cancel(struct dest *d)
-{
-	if (d->lookup)
-		lookup_free(d->lookup);
-	d->lookup = NULL;
-	d->resolving = false;
-}
-
 static void done(struct lookup *l, uint8_t status, const char *error)
 {
 	struct dest *d = l->d;

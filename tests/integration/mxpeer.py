@@ -27,6 +27,8 @@ import subprocess
 import threading
 import time
 
+from conftest import wait_for
+
 try:
     from aiosmtpd.smtp import SMTP, AuthResult
     HAVE_AIOSMTPD = True
@@ -63,16 +65,6 @@ def _listen(host, port, backlog=128):
         s.close()
         raise
     return s
-
-
-def wait_until(pred, timeout=30.0, interval=0.05, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for " + what)
 
 
 # ---------------------------------------------------------------------------
@@ -380,12 +372,12 @@ class MXPeer:
         self.stop()
 
     def wait_messages(self, n, timeout=60):
-        wait_until(lambda: len(self.messages) >= n, timeout=timeout,
+        wait_for(lambda: len(self.messages) >= n, timeout=timeout,
                    what=f"{n} message(s) at the MX peer {self.host}:{self.port}")
         return self.messages
 
     def wait_sessions(self, n, timeout=60):
-        wait_until(lambda: len(self.sessions) >= n, timeout=timeout,
+        wait_for(lambda: len(self.sessions) >= n, timeout=timeout,
                    what=f"{n} connection(s) to the MX peer {self.host}:{self.port}")
         return self.sessions
 
@@ -617,12 +609,12 @@ class RawMX:
         self.stop()
 
     def wait_conns(self, n, timeout=60):
-        wait_until(lambda: len(self.conns) >= n, timeout=timeout,
+        wait_for(lambda: len(self.conns) >= n, timeout=timeout,
                    what=f"{n} connection(s) to the raw MX {self.host}:{self.port}")
         return self.conns
 
     def wait_ended(self, n, timeout=60):
         """Waits for n connections whose behaviour has returned."""
-        wait_until(lambda: sum(1 for c in self.conns if c.end) >= n, timeout=timeout,
+        wait_for(lambda: sum(1 for c in self.conns if c.end) >= n, timeout=timeout,
                    what=f"{n} finished connection(s) at the raw MX {self.host}:{self.port}")
         return self.conns
