@@ -14,6 +14,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "proto.h"
+#include "smtp_reply.h"
 #include "util.h"
 
 #include <bsd/string.h>
@@ -238,20 +239,14 @@ void bounce_report(const struct qmsg *m, const uint32_t *which, size_t n, bool d
 		r[i].addr = m->rcpts[which[i]].addr;
 		r[i].action = delayed ? DSN_DELAYED : DSN_FAILED;
 		r[i].diagnostic = err[0] ? err : NULL;
-		/* a remote reply starts with its code ("550 5.1.1 ..."); our own
-		 * reasons do not */
-		r[i].smtp_diagnostic = err[0] >= '2' && err[0] <= '5' && err[1] >= '0' &&
-		    err[1] <= '9' && err[2] >= '0' && err[2] <= '9' && (err[3] == ' ' || err[3] == '-');
-		/* the enhanced code: after the reply code, or first in our own
-		 * reasons ("5.1.10 domain accepts no mail") */
-		const char *esc = r[i].smtp_diagnostic ? err + 4 : err;
-		size_t el = strcspn(esc, " ");
-		if (el >= 5 && el < sizeof(status[i]) && esc[0] == (delayed ? '4' : '5') && esc[1] == '.') {
-			memcpy(status[i], esc, el);
-			status[i][el] = '\0';
-		} else {
+		/* a remote reply starts with its code ("550 5.1.1 ..."), our own
+		 * reasons with the enhanced code ("5.1.10 ...") */
+		char esc[SMTP_ESC_BUF];
+		if (smtp_detail_esc(err, strlen(err), esc, &r[i].smtp_diagnostic) > 0 &&
+		    esc[0] == (delayed ? '4' : '5'))
+			strlcpy(status[i], esc, sizeof(status[i]));
+		else
 			strlcpy(status[i], delayed ? "4.0.0" : "5.0.0", sizeof(status[i]));
-		}
 		r[i].status = status[i]; /* dsn.c checks the syntax and falls back */
 	}
 	if (r && status)

@@ -40,23 +40,12 @@ static LIST_HEAD(, dest) dests = LIST_HEAD_INITIALIZER(dests);
 
 /* ---- results ---- */
 
-/* The enhanced status code a detail starts with ("550 5.1.1 ..." or
- * "4.4.1 ..."), or the class default. */
+/* The detail's enhanced status code, or the class default. */
 static void dsn_of(const char *detail, uint8_t status, char out[SMTP_ESC_BUF])
 {
-	const char *p = detail;
-	size_t n;
-	if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
-	    p[2] <= '9' && p[3] == ' ')
-		p += 4;
-	n = strcspn(p, " ");
-	if (n >= 5 && n < SMTP_ESC_BUF && p[1] == '.' && (p[0] == '2' || p[0] == '4' || p[0] == '5')) {
-		memcpy(out, p, n);
-		out[n] = '\0';
-		return;
-	}
-	strlcpy(out, status == DELIVERY_OK ? "2.0.0" : status == DELIVERY_PERMFAIL ? "5.0.0" : "4.0.0",
-	    SMTP_ESC_BUF);
+	if (smtp_detail_esc(detail, strlen(detail), out, NULL) == 0)
+		strlcpy(out, status == DELIVERY_OK ? "2.0.0" : status == DELIVERY_PERMFAIL ?
+		    "5.0.0" : "4.0.0", SMTP_ESC_BUF);
 }
 
 void job_result(struct rjob *j, struct rjob_rcpt *r, uint8_t status, const char *detail,

@@ -44,6 +44,14 @@ static int reply_code(const char *line)
 	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 }
 
+size_t smtp_detail_esc(const char *detail, size_t len, char esc[SMTP_ESC_BUF], bool *is_reply)
+{
+	bool reply = len >= 4 && reply_code(detail) != 0 && (detail[3] == ' ' || detail[3] == '-');
+	if (is_reply)
+		*is_reply = reply;
+	return reply ? smtp_esc_parse(detail + 4, len - 4, esc) : smtp_esc_parse(detail, len, esc);
+}
+
 int smtp_reply_class(int code)
 {
 	if (code < 200 || code > 559 || code % 100 > 59)

@@ -75,6 +75,12 @@ const char *smtp_reply_errstr(enum smtp_reply_err err);
  * first line's code only if its class matches the reply's. */
 size_t smtp_esc_parse(const char *text, size_t len, char esc[SMTP_ESC_BUF]);
 
+/* The enhanced status code of a delivery result's detail (len
+ * octets): after a reply code ("550 5.1.1 text", "421-4.7.0 text"), in
+ * which case *is_reply is set, or at its start, as postern writes its
+ * own reasons ("5.1.10 domain accepts no mail"). Copied to esc (NULL:
+ * not copied); returns its length, 0 if there is none. */
+size_t smtp_detail_esc(const char *detail, size_t len, char esc[SMTP_ESC_BUF], bool *is_reply);
 /* 2, 3, 4 or 5 for a valid reply code, 0 for anything else. */
 int smtp_reply_class(int code);
 

@@ -520,6 +520,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (el != ref_esc(line[i], len[i]) || (el > 0 && (strlen(esc) != el ||
 		    memcmp(esc, line[i], el) != 0)))
 			abort();
+		/* ... and as a delivery result's detail */
+		bool is_reply;
+		size_t dl = smtp_detail_esc(line[i], len[i], esc, &is_reply);
+		if (dl != (is_reply ? ref_esc(line[i] + 4, len[i] - 4) : el) ||
+		    (dl > 0 && strlen(esc) != dl))
+			abort();
 		struct smtp_ehlo c1, c2;
 		memset(&c1, 0, sizeof(c1));
 		memset(&c2, 0, sizeof(c2));

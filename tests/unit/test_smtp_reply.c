@@ -483,6 +483,40 @@ static void test_esc(void **state)
 	reply_ok("550-5.1.1 a\n550 5.1.1  b", 550, "5.1.1", "5.1.1 a  b");
 }
 
+static void test_detail_esc(void **state)
+{
+	(void)state;
+	char esc[SMTP_ESC_BUF];
+	bool reply = false;
+#define D(s) s, strlen(s)
+	assert_int_equal(smtp_detail_esc(D("550 5.1.1 <bob@x>: user unknown"), esc, &reply), 5);
+	assert_string_equal(esc, "5.1.1");
+	assert_true(reply);
+	assert_int_equal(smtp_detail_esc(D("421-4.7.0 try later"), esc, &reply), 5);
+	assert_true(reply);
+	assert_int_equal(smtp_detail_esc(D("5.1.10 domain accepts no mail"), esc, &reply), 6);
+	assert_string_equal(esc, "5.1.10");
+	assert_false(reply);
+	assert_int_equal(smtp_detail_esc(D("4.4.1"), esc, &reply), 5);
+	/* a reply without an enhanced code, text without one, nothing */
+	assert_int_equal(smtp_detail_esc(D("550 User unknown"), esc, &reply), 0);
+	assert_true(reply);
+	assert_int_equal(smtp_detail_esc(D("queue file missing"), NULL, &reply), 0);
+	assert_false(reply);
+	assert_int_equal(smtp_detail_esc(D(""), esc, NULL), 0);
+	assert_int_equal(smtp_detail_esc(D("550"), esc, &reply), 0);
+	assert_false(reply);
+	/* no valid reply code: the start is read as an enhanced code */
+	assert_int_equal(smtp_detail_esc(D("590 5.1.1 x"), esc, &reply), 0);
+	assert_false(reply);
+	assert_int_equal(smtp_detail_esc(D("550 5.1234.1 x"), esc, &reply), 0);
+	assert_int_equal(smtp_detail_esc(D("550 5.1.1x"), esc, &reply), 0);
+	/* len is obeyed: no NUL needed, nothing read past it */
+	assert_int_equal(smtp_detail_esc("550 5.1.1 more", 9, esc, &reply), 5);
+	assert_int_equal(smtp_detail_esc("550 5.1.1", 8, esc, &reply), 0);
+#undef D
+}
+
 static void test_finished(void **state)
 {
 	(void)state;
@@ -812,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_line_length),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_esc),
+		cmocka_unit_test(test_detail_esc),
 		cmocka_unit_test(test_finished),
 		cmocka_unit_test(test_errstr),
 		cmocka_unit_test(test_class),
