@@ -51,7 +51,8 @@ enum msg_type {
 	/* monitor -> worker (smtpd, pop3d login), at start and on SIGHUP */
 	P_TLS,             /* (str certificate chain PEM, str private key PEM) */
 
-	/* client (queued, smtpd, relay agent, posternctl) -> resolver; the
+	/* client (queued, smtpd, posternctl; the relay agent over a socket
+	 * queued connects for it) -> resolver; the
 	 * reqid is the client's own and comes back in the reply. Any
 	 * number of queries may be in flight on one connection; replies
 	 * come in the order answers arrive. Codec: resolver/dns_proto.c */

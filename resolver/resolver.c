@@ -141,7 +141,8 @@ int main(int argc, char **argv)
 		args.allowed[args.nallowed++] = 0; /* posternctl resolve */
 		add_allowed(USER_QUEUE);
 		add_allowed(USER_SMTPD);
-		add_allowed(USER_RELAY);
+		/* not postern-relay: its connections are opened by the queue
+		 * manager (postern-queue) and passed to it */
 	} else {
 		args.allowed[args.nallowed++] = geteuid();
 	}

@@ -5,7 +5,7 @@
  * the insecure domains and which built-in local zones to drop. Then it
  * chroots to <spool>/empty as postern-dns (common/privsep.c) and serves
  * D_QUERY frames on run/dns.sock from the uids on its list (root,
- * postern-queue, postern-smtpd, postern-relay; in development its own).
+ * postern-queue, postern-smtpd; in development its own).
  * libunbound resolves in its own thread (ub_ctx_async); its answers
  * arrive on ub_fd(), which this process's libevent loop watches and
  * hands to ub_process. Each query has its own timer (dns_timeout):

@@ -520,10 +520,12 @@ def test_only_allowed_users_may_query(dns_postern):
     nobody = pwd.getpwnam("nobody")
     assert as_uid(nobody.pw_uid, nobody.pw_gid, p.spool, try_query) == "refused"
     assert f"refusing resolver client with uid {nobody.pw_uid}" in p.log("resolver")
-    # the resolver's own user is no client either
-    dns = pwd.getpwnam("postern-dns")
-    assert as_uid(dns.pw_uid, dns.pw_gid, p.spool, try_query) == "refused"
-    for user in ("postern-queue", "postern-smtpd", "postern-relay"):
+    # the resolver's own user is no client either, nor the relay agent's
+    # (the queue manager connects for it)
+    for user in ("postern-dns", "postern-relay"):
+        pw = pwd.getpwnam(user)
+        assert as_uid(pw.pw_uid, pw.pw_gid, p.spool, try_query) == "refused", user
+    for user in ("postern-queue", "postern-smtpd"):
         pw = pwd.getpwnam(user)
         assert as_uid(pw.pw_uid, pw.pw_gid, p.spool, try_query) == "OK", user
 
