@@ -15,7 +15,7 @@ SAN     ?=
 PKGS     = libbsd libevent libevent_openssl libcrypt lmdb libssl libcrypto
 # libunbound: the resolver alone links it
 UNBOUND_LIBS = $(shell pkg-config --libs libunbound 2>/dev/null || echo -lunbound)
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued -Ipop3d -Iresolver -Irelay \
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Ismtpd -Iqueued -Ipop3d -Iresolver -Irelay -Ictl \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 OPT     ?= -O2 -g
 CFLAGS  += $(OPT) -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -32,12 +32,16 @@ COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/monitor.c common/auth.c common/netserver.c \
              common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
-QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c
+QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c \
+             queued/control.c queued/submit.c
 POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/pop3_parse.c
 # the remote delivery agent's pure parts, and the agent (run by queued)
 RELAY_LIB  = relay/smtp_reply.c relay/mx.c relay/rdeliver.c
 RELAY_SRC  = relay/agent.c relay/client.c relay/route.c relay/dnsc.c relay/relay_tls.c
-CTL_SRC    = ctl/posternctl.c
+CTL_SRC    = ctl/posternctl.c ctl/queue_list.c queued/qrecord.c queued/qindex.c
+# the sendmail command: runs as the invoking user; sendmail_parse.c is
+# its pure header-recipient parser (unit-tested, fuzzed)
+SENDMAIL_SRC = ctl/sendmail.c ctl/sendmail_parse.c
 RESOLVER_SRC = resolver/resolver.c resolver/worker.c
 # the resolver's pure parts, shared with its clients (posternctl)
 DNS_SRC    = resolver/dns_name.c resolver/dns_rdata.c resolver/dns_proto.c resolver/dns_conf.c
@@ -45,12 +49,12 @@ DNS_SRC    = resolver/dns_name.c resolver/dns_rdata.c resolver/dns_proto.c resol
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
 
-PROGS = $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(BUILD)/posternctl $(BUILD)/resolver
+PROGS = $(BUILD)/smtpd $(BUILD)/queued $(BUILD)/pop3d $(BUILD)/posternctl $(BUILD)/resolver $(BUILD)/sendmail
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 
 all: $(PROGS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h pop3d/*.h resolver/*.h relay/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h smtpd/*.h queued/*.h pop3d/*.h resolver/*.h relay/*.h ctl/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -62,11 +66,13 @@ $(BUILD)/pop3d: $(call obj,$(POP3D_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/posternctl: $(call obj,$(CTL_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/sendmail: $(call obj,$(SENDMAIL_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/resolver: $(call obj,$(RESOLVER_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(UNBOUND_LIBS)
 
 # unit tests link the parsers they test and everything in common/
-LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c pop3d/pop3_parse.c $(DNS_SRC) $(RELAY_LIB))
+LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c pop3d/pop3_parse.c ctl/sendmail_parse.c $(DNS_SRC) $(RELAY_LIB))
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -93,7 +99,7 @@ run:
 	sh etc/demo-run.sh $(CURDIR)/$(BUILD) $(CURDIR)/demo
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c pop3d/pop3_parse.c $(DNS_SRC) $(RELAY_LIB)
+FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c pop3d/pop3_parse.c ctl/sendmail_parse.c $(DNS_SRC) $(RELAY_LIB)
 fuzz-build:
 	@mkdir -p build-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -110,7 +116,7 @@ install: all
 	install -m 755 $(BUILD)/posternctl $(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 docs/postern.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 docs/posternctl.8 docs/pop3d.8 docs/smtpd.8 docs/resolver.8 docs/queued.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/posternctl.8 docs/sendmail.8 docs/pop3d.8 docs/smtpd.8 docs/resolver.8 docs/queued.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	@# supervisor files, with the daemons' path made $(PREFIX)'s: the systemd
 	@# units where systemd finds them (not enabled), the others as examples
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
@@ -122,7 +128,14 @@ install: all
 	  sed 's|/usr/local/libexec/postern/|$(PREFIX)/libexec/postern/|g' $$f > $$d && \
 	  chmod $$(stat -c %a $$f) $$d || exit 1; done
 
+# the sendmail command (and mailq), where cron, PHP and scripts look for
+# them; not part of install, since it replaces another MTA's sendmail
+install-sendmail: $(BUILD)/sendmail
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/sendmail $(DESTDIR)$(PREFIX)/sbin/sendmail
+	ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/bin/mailq
+
 clean:
 	rm -rf build build-asan build-clang build-fuzz
 
-.PHONY: all unit integration check run fuzz fuzz-build install clean
+.PHONY: all unit integration check run fuzz fuzz-build install install-sendmail clean

@@ -17,6 +17,8 @@
 #define USER_POP3 "postern-pop3"
 #define USER_DNS "postern-dns"     /* the resolver */
 #define USER_RELAY "postern-relay" /* the remote delivery agent */
+/* a group, not a user: who may run posternctl's queue commands */
+#define GROUP_ADMIN "postern-admin"
 
 /* True when this process can chroot and change uid; false in
  * development (started by a non-root user). */

@@ -7,12 +7,16 @@
 
 #define QUEUE_SOCKET "run/queue.sock" /* relative to the spool root */
 #define DNS_SOCKET "run/dns.sock"     /* the resolver's, relative to the spool root */
+#define CONTROL_SOCKET "run/control.sock" /* queued's, for posternctl (root, postern-admin) */
+#define SUBMIT_SOCKET "run/submit.sock"   /* queued's, for sendmail (any local user) */
 
 enum msg_type {
 	/* smtpd -> queued */
 	Q_NEW = 100,       /* ()                      -> Q_NEW_OK + fd | Q_FAIL */
 	Q_COMMIT,          /* (qid, envelope)         -> Q_COMMIT_OK | Q_FAIL */
 	Q_ABORT,           /* (qid)                   no reply */
+	Q_STATS,           /* (u32 n, n x (str name, u64 value)): smtpd's counters
+	                      (absolute, since it started); no reply */
 	/* queued -> smtpd */
 	Q_NEW_OK = 150,    /* (u64 qid) + fd of the new queue file */
 	Q_COMMIT_OK,       /* (u64 qid) */
@@ -50,6 +54,9 @@ enum msg_type {
 	P_SESSION_END,     /* (): that session has ended (per-IP accounting) */
 	/* monitor -> worker (smtpd, pop3d login), at start and on SIGHUP */
 	P_TLS,             /* (str certificate chain PEM, str private key PEM) */
+	/* queued's worker -> its monitor: posternctl reload */
+	P_RELOAD,          /* () -> P_RELOAD_OK (u32 daemons signalled) */
+	P_RELOAD_OK,
 
 	/* client (queued, smtpd, posternctl; the relay agent over a socket
 	 * queued connects for it) -> resolver; the
@@ -70,7 +77,30 @@ enum msg_type {
 	                      TLSA u8 usage, u8 selector, u8 matching type, str bytes */
 	D_ERROR,           /* (str reason): the query was refused (bad name,
 	                      unsupported type, malformed payload); not retried */
+
+	/* posternctl -> queued (control.c), over run/control.sock */
+	C_ACT = 600,       /* (u8 action, u32 n, n x u64 qid) -> C_OK (u32 done, u32 skipped)
+	                      action: ctl_action */
+	C_PAUSE,           /* (u8 what: ctl_pause bits, u8 1 pause | 0 resume) -> C_OK (u32 paused bits) */
+	C_STATS,           /* () -> C_STATS_OK */
+	C_MSG,             /* (u64 qid) -> C_OK () + fd of the queue file (read-only) | C_FAIL */
+	C_RELOAD,          /* () -> C_OK (u32 daemons signalled) | C_FAIL */
+	/* queued -> posternctl */
+	C_OK = 650,
+	C_FAIL,            /* (str reason) */
+	C_STATS_OK,        /* (u32 n, n x (str name, u64 value)) */
+
+	/* sendmail -> queued (submit.c), over run/submit.sock; see submit.h */
+	SUB_BEGIN = 700,
+	SUB_DATA,
+	SUB_END,
+	/* queued -> sendmail */
+	SUB_OK = 750,       /* (u64 qid) */
+	SUB_FAIL,          /* (u8 permanent, str reason) */
 };
+
+enum ctl_action { CTL_HOLD = 1, CTL_RELEASE, CTL_RETRY, CTL_REMOVE, CTL_BOUNCE };
+enum ctl_pause { CTL_PAUSE_LOCAL = 1, CTL_PAUSE_REMOTE = 2, CTL_PAUSE_ACCEPT = 4 };
 
 /* D_ANSWER status */
 enum dns_status {

@@ -334,6 +334,11 @@ static int cmd_setup(void)
 		run(argv);
 		printf("created system user %s\n", users[i]);
 	}
+	if (getgrnam(GROUP_ADMIN) == NULL) {
+		const char *argv[] = { "/usr/sbin/groupadd", "--system", GROUP_ADMIN, NULL };
+		run(argv);
+		printf("created system group %s (its members may use the queue commands)\n", GROUP_ADMIN);
+	}
 	uid_t uid;
 	gid_t gid;
 	privsep_lookup(USER_AUTH, &uid, &gid);

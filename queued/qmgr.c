@@ -10,6 +10,8 @@
  * reconciles files and index.
  */
 #include "bounce.h"
+#include "control.h"
+#include "submit.h"
 #include "ipc.h"
 #include "log.h"
 #include "privsep.h"
@@ -56,6 +58,8 @@ struct client {
 	struct ipc_chan *ch;
 	struct pending_file *files;
 	size_t nfiles;
+	struct stat_kv *stats; /* its counters as last reported (Q_STATS) */
+	size_t nstats;
 };
 
 struct commit {
@@ -64,6 +68,9 @@ struct commit {
 	uint32_t reqid;
 	int fd;
 	struct qmsg msg;
+	/* a local submission's (submit.c): told the outcome instead */
+	void (*done)(void *arg, uint64_t qid, bool ok);
+	void *done_arg;
 };
 
 /* Which agent has a recipient of an in-flight message. */
@@ -102,7 +109,9 @@ static struct {
 	uint32_t ninflight_local, ninflight_remote; /* recipients with each agent */
 	uint32_t next_reqid;
 	bool stopping;
+	uint32_t paused;          /* CTL_PAUSE_* bits, set by posternctl */
 	uint64_t committed, delivered;
+	struct qmgr_counters n;   /* for posternctl stats */
 } q;
 
 static void schedule_run(void);
@@ -137,6 +146,7 @@ static void client_free(struct client *c)
 	for (struct commit *k = q.flushing; k; k = k->next)
 		if (k->client == c)
 			k->client = NULL;
+	free(c->stats);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -157,7 +167,7 @@ static void send_fail(struct client *c, uint32_t reqid, const char *why)
 }
 
 /* A new, empty queue file under a fresh id. */
-static int new_qfile(uint64_t *qidp)
+int qmgr_new_file(uint64_t *qidp)
 {
 	char name[QID_LEN + 1];
 	uint64_t qid;
@@ -175,23 +185,23 @@ static int new_qfile(uint64_t *qidp)
 	return fd;
 }
 
-static void drop_qfile(uint64_t qid, int fd)
+void qmgr_drop_file(uint64_t qid, int fd)
 {
 	close(fd);
 	unlink_qfile(qid);
 }
 
-static void commit_internal(struct qmsg *m, int fd);
 
 static void handle_new(struct client *c, uint32_t reqid)
 {
 	char name[QID_LEN + 1];
-	if (q.stopping || c->nfiles >= MAX_PENDING_PER_CLIENT) {
-		send_fail(c, reqid, q.stopping ? "shutting down" : "too many open queue files");
+	if (!qmgr_accepting() || c->nfiles >= MAX_PENDING_PER_CLIENT) {
+		send_fail(c, reqid, q.stopping ? "shutting down" :
+		    q.paused & CTL_PAUSE_ACCEPT ? "paused by the administrator" : "too many open queue files");
 		return;
 	}
 	uint64_t qid;
-	int fd = new_qfile(&qid);
+	int fd = qmgr_new_file(&qid);
 	qfile_name(qid, name);
 	if (fd < 0) {
 		send_fail(c, reqid, "cannot create queue file");
@@ -311,21 +321,33 @@ static void handle_commit(struct client *c, uint32_t reqid, const uint8_t *p, si
 	event_active(q.ev_commit, EV_TIMEOUT, 0);
 }
 
-/* A message queued made itself (a report): into the next group commit,
- * with nobody to acknowledge. */
-static void commit_internal(struct qmsg *m, int fd)
+/* A message queued made itself (a report), or a local submission
+ * (done set): into the next group commit. m and fd are ours from now
+ * on; done, if set, is called exactly once, after the group's fate is
+ * known (or at once when memory runs out). */
+void qmgr_commit(struct qmsg *m, int fd, void (*done)(void *arg, uint64_t qid, bool ok), void *arg)
 {
 	struct commit *k = calloc(1, sizeof(*k));
 	if (k == NULL) {
-		drop_qfile(m->qid, fd);
+		uint64_t qid = m->qid;
+		qmgr_drop_file(m->qid, fd);
 		qmsg_free(m);
+		if (done)
+			done(arg, qid, false);
 		return;
 	}
 	k->fd = fd;
 	k->msg = *m;
+	k->done = done;
+	k->done_arg = arg;
 	*q.commits_tail = k;
 	q.commits_tail = &k->next;
 	event_active(q.ev_commit, EV_TIMEOUT, 0);
+}
+
+static void qmgr_commit_report(struct qmsg *m, int fd)
+{
+	qmgr_commit(m, fd, NULL, NULL);
 }
 
 /* Group commit: sync every file of the batch, the directory once, and
@@ -379,6 +401,12 @@ static void commit_flush(evutil_socket_t fd, short what, void *arg)
 		if (durable) {
 			ok++;
 			q.committed++;
+			if (k->client)
+				q.n.accepted_smtp++;
+			else if (k->done)
+				q.n.accepted_local++;
+			else
+				q.n.reports++;
 			log_info("%s: from=<%s>, size=%llu, nrcpt=%u (queue active) client=[%s]", name,
 			    k->msg.sender, (unsigned long long)k->msg.size, k->msg.nrcpt, k->msg.client);
 			if (k->client) {
@@ -393,11 +421,54 @@ static void commit_flush(evutil_socket_t fd, short what, void *arg)
 			if (k->client)
 				send_fail(k->client, k->reqid, "could not make the message durable");
 		}
+		if (k->done)
+			k->done(k->done_arg, k->msg.qid, durable);
 		qmsg_free(&k->msg);
 		free(k);
 	}
 	log_debug("group commit: %zu message(s), %zu durable", n, ok);
 	schedule_run();
+}
+
+/* Q_STATS: an smtpd worker's counters, replacing what it said before. */
+static void handle_stats(struct client *c, const uint8_t *p, size_t len)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	uint32_t n = ipcr_u32(&r);
+	struct stat_kv *kv = n <= STATS_MAX ? calloc(n ? n : 1, sizeof(*kv)) : NULL;
+	if (kv == NULL)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		ipcr_str(&r, kv[i].name, sizeof(kv[i].name));
+		kv[i].value = ipcr_u64(&r);
+	}
+	if (!ipcr_done(&r)) {
+		free(kv);
+		return;
+	}
+	free(c->stats);
+	c->stats = kv;
+	c->nstats = n;
+}
+
+size_t qmgr_smtpd_stats(struct stat_kv *out, size_t max)
+{
+	size_t n = 0;
+	for (struct client *c = q.clients; c; c = c->next)
+		for (size_t i = 0; i < c->nstats; i++) {
+			size_t j = 0;
+			while (j < n && strcmp(out[j].name, c->stats[i].name) != 0)
+				j++;
+			if (j == n) {
+				if (n == max)
+					continue;
+				out[n++] = c->stats[i];
+			} else {
+				out[j].value += c->stats[i].value;
+			}
+		}
+	return n;
 }
 
 static void on_client_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
@@ -411,6 +482,7 @@ static void on_client_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	case Q_NEW: handle_new(c, h->reqid); break;
 	case Q_COMMIT: handle_commit(c, h->reqid, p, h->len); break;
 	case Q_ABORT: handle_abort(c, p, h->len); break;
+	case Q_STATS: handle_stats(c, p, h->len); break;
 	default:
 		log_warnx("client sent unknown request %u; dropping it", h->type);
 		client_free(c);
@@ -487,6 +559,10 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 		r->state = RS_DELIVERED;
 		r->last_error[0] = '\0';
 		q.delivered++;
+		if (r->remote)
+			q.n.delivered_remote++;
+		else
+			q.n.delivered_local++;
 		if (!r->remote)
 			log_info("%s: to=<%s>, relay=local, delay=%.1f, dsn=2.0.0, status=sent "
 			    "(delivered to maildir %s)", name, r->addr, delay, r->mailbox);
@@ -496,6 +572,7 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 	r->attempts++;
 	if (res->status == DELIVERY_PERMFAIL) {
 		r->state = RS_BOUNCED;
+		q.n.bounced++;
 		if (!r->remote)
 			log_warnx("%s: to=<%s>, relay=local, delay=%.1f, dsn=5.0.0, status=bounced (%s)",
 			    name, r->addr, delay, r->last_error);
@@ -503,11 +580,13 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 	}
 	if (now - m->arrival_ms >= q.conf->queue_lifetime_ms) {
 		r->state = RS_BOUNCED;
+		q.n.expired++;
 		log_warnx("%s: to=<%s>, relay=%s, delay=%.1f, dsn=4.4.7, status=expired, returned to "
 		    "sender (%s)", name, r->addr, r->remote ? "none" : "local", delay, r->last_error);
 		return;
 	}
 	r->state = RS_DEFERRED;
+	q.n.deferred++;
 	r->next_try_ms = now + backoff_ms(r->attempts);
 	if (!r->remote)
 		log_info("%s: to=<%s>, relay=local, delay=%.1f, dsn=4.3.0, status=deferred (%s)", name,
@@ -590,7 +669,7 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 					apply_result(&m, &m.rcpts[f->results[i].rcpt], &f->results[i], now);
 			bool report = was && note_reports(&m, was, now, &reports[nreports]);
 			free(was);
-			if (qindex_sched_of(&m) == 0) {
+			if (qmsg_done(&m)) {
 				rc = qindex_del(&q.idx, txn, m.qid, old);
 				unlink_list[nunlink++] = m.qid;
 			} else {
@@ -756,8 +835,8 @@ static bool rcpt_due(const struct qrcpt *r, uint64_t now)
 static bool rcpt_dispatchable(const struct qrcpt *r)
 {
 	if (r->remote)
-		return q.relay && q.ninflight_remote < REMOTE_INFLIGHT_MAX;
-	return q.lda && q.ninflight_local < q.conf->delivery_concurrency;
+		return q.relay && !(q.paused & CTL_PAUSE_REMOTE) && q.ninflight_remote < REMOTE_INFLIGHT_MAX;
+	return q.lda && !(q.paused & CTL_PAUSE_LOCAL) && q.ninflight_local < q.conf->delivery_concurrency;
 }
 
 static void deliver_local(struct inflight *f, const struct qmsg *m, uint32_t i, const char *name)
@@ -899,6 +978,176 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	schedule_run();
 }
 
+/* ---- administration: what posternctl asks for (control.c) ---- */
+
+bool qmgr_accepting(void)
+{
+	return !q.stopping && !(q.paused & CTL_PAUSE_ACCEPT);
+}
+
+uint32_t qmgr_pause(uint32_t what, bool pause)
+{
+	uint32_t was = q.paused;
+	if (pause)
+		q.paused |= what;
+	else
+		q.paused &= ~what;
+	if (q.paused != was) {
+		log_info("%s by the administrator: %s%s%s", pause ? "paused" : "resumed",
+		    what & CTL_PAUSE_LOCAL ? "local delivery " : "",
+		    what & CTL_PAUSE_REMOTE ? "remote delivery " : "",
+		    what & CTL_PAUSE_ACCEPT ? "accepting mail" : "");
+		schedule_run();
+	}
+	return q.paused;
+}
+
+void qmgr_counters(struct qmgr_counters *out, uint32_t *inflight_local, uint32_t *inflight_remote)
+{
+	*out = q.n;
+	*inflight_local = q.ninflight_local;
+	*inflight_remote = q.ninflight_remote;
+}
+
+int qmgr_open_file(uint64_t qid)
+{
+	char name[QID_LEN + 1];
+	qfile_name(qid, name);
+	return openat(q.queue_dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/* One message under one action; true if it changed. Recipients that
+ * an agent has right now are left alone: their results are applied
+ * on top of whatever is stored. */
+static bool act_on(uint8_t action, struct qmsg *m, const struct inflight *f, uint64_t now,
+    uint32_t *which, size_t *nwhich)
+{
+	bool changed = false;
+	*nwhich = 0;
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		struct qrcpt *r = &m->rcpts[i];
+		if (rcpt_is_final(r) || (f && i < f->nrcpt && f->at[i] != AT_NONE))
+			continue;
+		switch (action) {
+		case CTL_HOLD:
+			if (r->state != RS_HELD) {
+				r->state = RS_HELD;
+				changed = true;
+			}
+			break;
+		case CTL_RELEASE:
+			if (r->state == RS_HELD) {
+				r->state = r->attempts ? RS_DEFERRED : RS_PENDING;
+				r->next_try_ms = now;
+				changed = true;
+			}
+			break;
+		case CTL_RETRY:
+			if (r->state != RS_HELD && r->next_try_ms > now) {
+				r->next_try_ms = now;
+				changed = true;
+			}
+			break;
+		case CTL_BOUNCE:
+			r->state = RS_BOUNCED;
+			strlcpy(r->last_error, "5.0.0 returned to sender by the administrator",
+			    sizeof(r->last_error));
+			which[(*nwhich)++] = i;
+			q.n.bounced++;
+			changed = true;
+			break;
+		}
+	}
+	return changed;
+}
+
+int qmgr_act(uint8_t action, const uint64_t *ids, uint32_t n, uint32_t *done)
+{
+	static const char *verb[] = { [CTL_HOLD] = "held", [CTL_RELEASE] = "released",
+		[CTL_RETRY] = "retry now", [CTL_REMOVE] = "removed", [CTL_BOUNCE] = "returned to sender" };
+	MDB_txn *txn;
+	uint64_t now = now_ms();
+	*done = 0;
+	if (action < CTL_HOLD || action > CTL_BOUNCE)
+		return EINVAL;
+	uint64_t *changed = calloc(n ? n : 1, sizeof(*changed));
+	uint64_t *gone = calloc(n ? n : 1, sizeof(*gone));
+	struct report *reports = calloc(n ? n : 1, sizeof(*reports));
+	size_t nchanged = 0, ngone = 0, nreports = 0;
+	int rc = changed && gone && reports ? mdb_txn_begin(q.idx.env, NULL, 0, &txn) : ENOMEM;
+	for (uint32_t k = 0; k < n && rc == 0; k++) {
+		struct qmsg m;
+		if ((rc = qindex_get(&q.idx, txn, ids[k], &m)) == MDB_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		uint64_t old = qindex_sched_of(&m);
+		uint32_t *which = NULL;
+		size_t nwhich = 0;
+		bool did;
+		if (action == CTL_REMOVE) {
+			/* an agent still holding it may finish; its result then
+			 * finds nothing to update */
+			did = true;
+		} else {
+			if (action == CTL_BOUNCE && (which = calloc(m.nrcpt, sizeof(*which))) == NULL) {
+				qmsg_free(&m);
+				rc = ENOMEM;
+				break;
+			}
+			did = act_on(action, &m, inflight_find(ids[k]), now, which, &nwhich);
+		}
+		if (did && (action == CTL_REMOVE || qmsg_done(&m))) {
+			rc = qindex_del(&q.idx, txn, m.qid, old);
+			gone[ngone++] = m.qid;
+		} else if (did) {
+			rc = qindex_put(&q.idx, txn, &m, old);
+		}
+		if (did)
+			changed[nchanged++] = m.qid;
+		/* no report about a report, nor to the null sender */
+		if (did && nwhich && m.sender[0] && !(m.flags & QF_DSN)) {
+			reports[nreports].m = m;
+			reports[nreports].which = which;
+			reports[nreports++].nfailed = nwhich;
+		} else {
+			free(which);
+			qmsg_free(&m);
+		}
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else if (changed && gone && reports)
+		mdb_txn_abort(txn);
+	if (rc == 0) {
+		*done = (uint32_t)nchanged;
+		for (size_t i = 0; i < nchanged; i++) {
+			char name[QID_LEN + 1];
+			qfile_name(changed[i], name);
+			log_info("%s: %s by the administrator", name, verb[action]);
+		}
+	} else {
+		log_warnx("posternctl: index update failed: %s", mdb_strerror(rc));
+		ngone = 0;
+	}
+	for (size_t i = 0; i < nreports; i++) {
+		if (rc == 0)
+			bounce_report(&reports[i].m, reports[i].which, reports[i].nfailed, false);
+		free(reports[i].which);
+		qmsg_free(&reports[i].m);
+	}
+	for (size_t i = 0; i < ngone; i++)
+		unlink_qfile(gone[i]);
+	free(changed);
+	free(gone);
+	free(reports);
+	if (rc == 0)
+		schedule_run();
+	return rc;
+}
+
 /* ---- the auth helper: mailboxes for reports ---- */
 
 static void on_auth_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
@@ -961,6 +1210,11 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	schedule_run();
 }
 
+int qmgr_reload(void)
+{
+	return q.ctl ? ipc_chan_send(q.ctl, P_RELOAD, 0, NULL, 0, -1) : -1;
+}
+
 static void on_ctl_close(struct ipc_chan *ch, void *arg)
 {
 	(void)ch;
@@ -979,6 +1233,7 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	q.stopping = true;
 	log_info("stopping: finishing deliveries in progress");
 	event_del(q.ev_listen);
+	submit_stop();
 	struct timeval tv = { 10, 0 };
 	event_base_loopexit(q.base, &tv);
 }
@@ -1114,8 +1369,8 @@ int qmgr_main(int ctl, void *arg)
 		fatalx("opening the queue index: %s", mdb_strerror(rc));
 	wait_for_older_qmgr();
 	reconcile();
-	static const struct bounce_env benv = { .new_file = new_qfile, .drop_file = drop_qfile,
-		.commit = commit_internal, .auth = &q.auth };
+	static const struct bounce_env benv = { .new_file = qmgr_new_file, .drop_file = qmgr_drop_file,
+		.commit = qmgr_commit_report, .auth = &q.auth };
 	static struct bounce_env env;
 	env = benv;
 	env.conf = q.conf;
@@ -1131,6 +1386,8 @@ int qmgr_main(int ctl, void *arg)
 	struct timeval tick = { 1, 0 };
 	event_add(q.ev_tick, &tick);
 	event_add(q.ev_listen, NULL);
+	submit_init(q.base, q.ctx->submit_fd, q.conf);
+	control_init(q.base, q.ctx);
 	set_nonblock(ctl);
 	q.ctl = ipc_chan_new(q.base, ctl, on_ctl_msg, on_ctl_close, NULL);
 	struct event *e_term = evsignal_new(q.base, SIGTERM, on_term, NULL);

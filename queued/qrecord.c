@@ -84,6 +84,14 @@ bool rcpt_is_final(const struct qrcpt *r)
 	return r->state == RS_DELIVERED || r->state == RS_BOUNCED;
 }
 
+bool qmsg_done(const struct qmsg *m)
+{
+	for (uint32_t i = 0; i < m->nrcpt; i++)
+		if (!rcpt_is_final(&m->rcpts[i]))
+			return false;
+	return true;
+}
+
 bool qmsg_next_try(const struct qmsg *m, uint64_t *when)
 {
 	bool any = false;

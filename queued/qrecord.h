@@ -61,6 +61,9 @@ void qmsg_free(struct qmsg *m);
 /* Earliest next_try of the recipients still to deliver; false if none. */
 bool qmsg_next_try(const struct qmsg *m, uint64_t *when);
 bool rcpt_is_final(const struct qrcpt *r);
+/* Every recipient delivered or bounced: the message can go. A held one
+ * has no next try, yet stays. */
+bool qmsg_done(const struct qmsg *m);
 const char *rcpt_state_name(uint8_t state);
 
 #endif

@@ -2,7 +2,8 @@
  * queued.c: the queue daemon's root start-up. Reads the config,
  * creates the spool layout with its owners and modes, binds
  * run/queue.sock (owner postern-queue, group postern-smtpd, mode 0660),
- * then runs the monitor, which forks the queue manager (qmgr.c), the
+ * run/submit.sock (any local user: sendmail) and run/control.sock
+ * (root and group postern-admin: posternctl), then runs the monitor, which forks the queue manager (qmgr.c), the
  * local delivery agent (local.c), an auth helper (common/auth.c: the
  * queue manager asks it where a report to a local sender goes) and the
  * remote delivery agent (relay/agent.c), and restarts a helper that
@@ -16,7 +17,11 @@
 #include "privsep.h"
 #include "proto.h"
 
+#include "util.h"
+
 #include <bsd/string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +34,14 @@
 static struct config conf;
 static struct queued_ctx ctx;
 
-static int bind_queue_socket(const struct config *c)
+/* Binds <spool>/<rel> with this owner, group and mode when privileged
+ * (owner-only otherwise: development runs under one uid). */
+static int bind_socket(const struct config *c, const char *rel, uid_t owner, gid_t group, mode_t mode)
 {
 	char path[PATH_MAX];
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd;
-	if (snprintf(path, sizeof(path), "%s/%s", c->spool, QUEUE_SOCKET) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", c->spool, rel) >= (int)sizeof(path))
 		fatalx("spool path too long");
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
 		fatalx("socket path too long: %s", path);
@@ -48,18 +55,72 @@ static int bind_queue_socket(const struct config *c)
 		fatal("bind %s", path);
 	umask(old);
 	if (privsep_enabled()) {
-		uid_t quid, suid;
-		gid_t qgid, sgid;
-		if (!privsep_lookup(USER_QUEUE, &quid, &qgid) || !privsep_lookup(USER_SMTPD, &suid, &sgid))
-			fatalx("system users missing (run 'posternctl setup')");
-		if (chown(path, quid, sgid) < 0 || chmod(path, 0660) < 0)
+		if (chown(path, owner, group) < 0 || chmod(path, mode) < 0)
 			fatal("owner/mode of %s", path);
-	} else if (chmod(path, 0600) < 0) {
+	} else if (chmod(path, mode == 0666 ? 0666 : 0600) < 0) {
 		fatal("chmod %s", path);
 	}
 	if (listen(fd, 128) < 0)
 		fatal("listen %s", path);
 	return fd;
+}
+
+/* Group postern-admin, when it exists: its members (and users whose
+ * primary group it is) may use the control socket and read the index.
+ * Resolved here, as root: the queue manager's chroot has no /etc. */
+static void find_admins(struct queued_ctx *x)
+{
+	struct group *gr = getgrnam(GROUP_ADMIN);
+	x->admin_gid = (gid_t)-1;
+	x->nadmin_uids = 0;
+	if (!privsep_enabled()) {
+		x->admin_uids[x->nadmin_uids++] = geteuid();
+		return;
+	}
+	if (gr == NULL)
+		return;
+	x->admin_gid = gr->gr_gid;
+	for (char **m = gr->gr_mem; *m && x->nadmin_uids < ADMIN_UIDS_MAX; m++) {
+		struct passwd *pw = getpwnam(*m);
+		if (pw && pw->pw_uid != 0)
+			x->admin_uids[x->nadmin_uids++] = pw->pw_uid;
+	}
+	struct passwd *pw;
+	setpwent();
+	while ((pw = getpwent()) != NULL && x->nadmin_uids < ADMIN_UIDS_MAX)
+		if (pw->pw_gid == x->admin_gid && pw->pw_uid != 0)
+			x->admin_uids[x->nadmin_uids++] = pw->pw_uid;
+	endpwent();
+	if (x->nadmin_uids == ADMIN_UIDS_MAX)
+		log_warnx("group %s: only the first %d members may use posternctl", GROUP_ADMIN,
+		    ADMIN_UIDS_MAX);
+}
+
+/* index/ is readable by postern-admin (posternctl lists the queue from
+ * it, read-only): the directory is setgid so LMDB's files get that
+ * group; lock.mdb must be writable by readers too (LMDB's reader
+ * table), data.mdb is not (qindex.c). */
+static void index_perms(const struct config *c, const struct queued_ctx *x)
+{
+	char path[PATH_MAX];
+	uid_t quid;
+	gid_t qgid;
+	if (!privsep_enabled())
+		return;
+	if (!privsep_lookup(USER_QUEUE, &quid, &qgid))
+		fatalx("system user %s does not exist (run 'posternctl setup')", USER_QUEUE);
+	gid_t g = x->admin_gid == (gid_t)-1 ? qgid : x->admin_gid;
+	textf(path, sizeof(path), "%s/index", c->spool);
+	if (chown(path, quid, g) < 0 || chmod(path, x->admin_gid == (gid_t)-1 ? 0700 : 02750) < 0)
+		fatal("owner/mode of %s", path);
+	static const struct { const char *name; mode_t mode; } files[] = {
+		{ "data.mdb", 0640 }, { "lock.mdb", 0660 },
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		textf(path, sizeof(path), "%s/index/%s", c->spool, files[i].name);
+		if ((chown(path, quid, g) < 0 || chmod(path, files[i].mode) < 0) && errno != ENOENT)
+			fatal("owner/mode of %s", path);
+	}
 }
 
 int main(int argc, char **argv)
@@ -82,7 +143,20 @@ int main(int argc, char **argv)
 	 * queued here, with the reason, instead of a helper restart loop */
 	if (conf.relayhost_password_file[0] && access(conf.relayhost_password_file, R_OK) < 0)
 		fatal("relayhost_password_file %s", conf.relayhost_password_file);
-	ctx.listen_fd = bind_queue_socket(&conf);
+	uid_t quid = 0, suid;
+	gid_t qgid, sgid = 0;
+	if (privsep_enabled() &&
+	    (!privsep_lookup(USER_QUEUE, &quid, &qgid) || !privsep_lookup(USER_SMTPD, &suid, &sgid)))
+		fatalx("system users missing (run 'posternctl setup')");
+	find_admins(&ctx);
+	index_perms(&conf, &ctx);
+	ctx.listen_fd = bind_socket(&conf, QUEUE_SOCKET, quid, sgid, 0660);
+	/* anyone may submit; the queue manager records who */
+	ctx.submit_fd = bind_socket(&conf, SUBMIT_SOCKET, quid, 0, 0666);
+	/* root, and group postern-admin when it exists */
+	ctx.control_fd = bind_socket(&conf, CONTROL_SOCKET, 0,
+	    ctx.admin_gid == (gid_t)-1 ? 0 : ctx.admin_gid, ctx.admin_gid == (gid_t)-1 ? 0600 : 0660);
+	int worker_fds[] = { ctx.listen_fd, ctx.submit_fd, ctx.control_fd };
 	log_info("starting; config %s", conf.path);
 	struct monitor_spec spec = {
 		.worker_title = "postern-queued: queue manager",
@@ -94,8 +168,8 @@ int main(int argc, char **argv)
 			[HELPER_AUTH] = { "postern-queued: auth helper", auth_helper_main, &conf },
 			[HELPER_RELAY] = { "postern-queued: remote delivery", relay_main, &conf },
 		},
-		.worker_keep_fds = &ctx.listen_fd,
-		.worker_nkeep = 1,
+		.worker_keep_fds = worker_fds,
+		.worker_nkeep = 3,
 	};
 	return monitor_run(&spec);
 }

@@ -1,0 +1,230 @@
+/*
+ * control.c: queued's control socket, run/control.sock (see control.h).
+ * Runs in the queue manager (postern-queue, chrooted to the spool
+ * root). The socket's mode already keeps others out (root:postern-admin
+ * 0660); each connection is checked again by the peer's uid against
+ * root and the members of postern-admin that the root parent found.
+ * Requests are small and answered at once, in order, on the event loop.
+ */
+#include "control.h"
+#include "ipc.h"
+#include "log.h"
+#include "proto.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CTL_IDS_MAX 65536 /* per C_ACT frame: 512 KiB of ids */
+#define CTL_CLIENTS_MAX 32
+
+static struct {
+	struct event_base *base;
+	const struct queued_ctx *ctx;
+	struct event *ev_accept;
+	size_t nclients;
+} c;
+
+static bool peer_allowed(int fd, uid_t *uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	*uid = cred.uid;
+	if (cred.uid == 0)
+		return true;
+	if (c.ctx->admin_gid != (gid_t)-1 && cred.gid == c.ctx->admin_gid)
+		return true;
+	for (size_t i = 0; i < c.ctx->nadmin_uids; i++)
+		if (c.ctx->admin_uids[i] == cred.uid)
+			return true;
+	return false;
+}
+
+static void reply_fail(struct ipc_chan *ch, uint32_t reqid, const char *why)
+{
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_cstr(&b, why);
+	ipc_chan_sendb(ch, C_FAIL, reqid, &b, -1);
+	ipcb_free(&b);
+}
+
+/* Counters as (name, value) pairs; posternctl formats them. Names are
+ * daemon_metric, with Prometheus-style labels where a counter is split. */
+static void handle_stats(struct ipc_chan *ch, uint32_t reqid)
+{
+	struct qmgr_counters k;
+	uint32_t il, ir;
+	qmgr_counters(&k, &il, &ir);
+	const struct stat_kv own[] = {
+		{ "queued_accepted_total{origin=\"smtp\"}", k.accepted_smtp },
+		{ "queued_accepted_total{origin=\"local\"}", k.accepted_local },
+		{ "queued_reports_total", k.reports },
+		{ "queued_delivered_total{agent=\"local\"}", k.delivered_local },
+		{ "queued_delivered_total{agent=\"remote\"}", k.delivered_remote },
+		{ "queued_deferred_total", k.deferred },
+		{ "queued_bounced_total", k.bounced },
+		{ "queued_expired_total", k.expired },
+		{ "queued_deliveries_now{agent=\"local\"}", il },
+		{ "queued_deliveries_now{agent=\"remote\"}", ir },
+		{ "queued_paused", qmgr_pause(0, true) },
+	};
+	struct stat_kv smtpd[STATS_MAX];
+	size_t ns = qmgr_smtpd_stats(smtpd, STATS_MAX);
+	size_t nown = sizeof(own) / sizeof(own[0]);
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_u32(&b, (uint32_t)(nown + ns));
+	for (size_t i = 0; i < nown; i++) {
+		ipcb_cstr(&b, own[i].name);
+		ipcb_u64(&b, own[i].value);
+	}
+	for (size_t i = 0; i < ns; i++) {
+		ipcb_cstr(&b, smtpd[i].name);
+		ipcb_u64(&b, smtpd[i].value);
+	}
+	if (b.err)
+		reply_fail(ch, reqid, "out of memory");
+	else
+		ipc_chan_sendb(ch, C_STATS_OK, reqid, &b, -1);
+	ipcb_free(&b);
+}
+
+static void handle_act(struct ipc_chan *ch, uint32_t reqid, const uint8_t *p, size_t len)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	uint8_t action = ipcr_u8(&r);
+	uint32_t n = ipcr_u32(&r);
+	if (r.err || n > CTL_IDS_MAX || r.left != (size_t)n * 8) {
+		reply_fail(ch, reqid, "malformed request");
+		return;
+	}
+	uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	if (ids == NULL) {
+		reply_fail(ch, reqid, "out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = ipcr_u64(&r);
+	uint32_t done = 0;
+	int rc = qmgr_act(action, ids, n, &done);
+	free(ids);
+	if (rc == EINVAL) {
+		reply_fail(ch, reqid, "unknown action");
+	} else if (rc != 0) {
+		reply_fail(ch, reqid, "the queue index could not be updated (see the log)");
+	} else {
+		struct ipc_buf b;
+		ipcb_init(&b);
+		ipcb_u32(&b, done);
+		ipc_chan_sendb(ch, C_OK, reqid, &b, -1);
+		ipcb_free(&b);
+	}
+}
+
+static void handle_pause(struct ipc_chan *ch, uint32_t reqid, const uint8_t *p, size_t len)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	uint8_t what = ipcr_u8(&r);
+	uint8_t on = ipcr_u8(&r);
+	if (!ipcr_done(&r) || what == 0 ||
+	    (what & ~(CTL_PAUSE_LOCAL | CTL_PAUSE_REMOTE | CTL_PAUSE_ACCEPT)) || on > 1) {
+		reply_fail(ch, reqid, "malformed request");
+		return;
+	}
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_u32(&b, qmgr_pause(what, on));
+	ipc_chan_sendb(ch, C_OK, reqid, &b, -1);
+	ipcb_free(&b);
+}
+
+static void handle_msg(struct ipc_chan *ch, uint32_t reqid, const uint8_t *p, size_t len)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	uint64_t qid = ipcr_u64(&r);
+	if (!ipcr_done(&r)) {
+		reply_fail(ch, reqid, "malformed request");
+		return;
+	}
+	int fd = qmgr_open_file(qid);
+	if (fd < 0)
+		reply_fail(ch, reqid, errno == ENOENT ? "no such message" : strerror(errno));
+	else
+		ipc_chan_send(ch, C_OK, reqid, NULL, 0, fd);
+}
+
+static void on_msg(struct ipc_chan *ch, const struct ipc_hdr *h, const uint8_t *p, int fd, void *arg)
+{
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	switch (h->type) {
+	case C_ACT: handle_act(ch, h->reqid, p, h->len); break;
+	case C_PAUSE: handle_pause(ch, h->reqid, p, h->len); break;
+	case C_STATS: handle_stats(ch, h->reqid); break;
+	case C_MSG: handle_msg(ch, h->reqid, p, h->len); break;
+	case C_RELOAD:
+		if (qmgr_reload() < 0) {
+			reply_fail(ch, h->reqid, "the root process is unreachable");
+		} else {
+			ipc_chan_send(ch, C_OK, h->reqid, NULL, 0, -1);
+		}
+		break;
+	default:
+		reply_fail(ch, h->reqid, "unknown request");
+	}
+}
+
+static void on_close(struct ipc_chan *ch, void *arg)
+{
+	(void)arg;
+	ipc_chan_free(ch);
+	c.nclients--;
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	uid_t uid = (uid_t)-1;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!peer_allowed(fd, &uid)) {
+		log_warnx("control: refusing uid %u (not root, not in group postern-admin)", (unsigned)uid);
+		close(fd);
+		return;
+	}
+	if (c.nclients >= CTL_CLIENTS_MAX) {
+		close(fd);
+		return;
+	}
+	if (ipc_chan_new(c.base, fd, on_msg, on_close, NULL) == NULL) {
+		close(fd);
+		return;
+	}
+	c.nclients++;
+}
+
+void control_init(struct event_base *base, const struct queued_ctx *ctx)
+{
+	c.base = base;
+	c.ctx = ctx;
+	c.ev_accept = event_new(base, ctx->control_fd, EV_READ | EV_PERSIST, on_accept, NULL);
+	event_add(c.ev_accept, NULL);
+}
+
+void control_stop(void)
+{
+	if (c.ev_accept)
+		event_del(c.ev_accept);
+}
