@@ -173,7 +173,9 @@ static void lookup(struct bounce_job *j)
 	struct ipc_buf buf;
 	ipcb_init(&buf);
 	ipcb_cstr(&buf, local);
-	j->reqid = ++b.next_reqid ? b.next_reqid : ++b.next_reqid;
+	/* bit 31 is submit.c's (SUBMIT_REQID_BIT) */
+	b.next_reqid = (b.next_reqid + 1) & 0x7fffffff;
+	j->reqid = b.next_reqid ? b.next_reqid : ++b.next_reqid;
 	if (ipc_chan_sendb(*b.env->auth, A_LOOKUP, j->reqid, &buf, -1) < 0)
 		j->reqid = 0;
 	ipcb_free(&buf);

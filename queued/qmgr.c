@@ -1157,7 +1157,10 @@ static void on_auth_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	(void)arg;
 	if (fd >= 0)
 		close(fd);
-	bounce_on_lookup(h->reqid, h->type, p, h->len);
+	if (h->reqid & SUBMIT_REQID_BIT)
+		submit_on_lookup(h->reqid, h->type, p, h->len);
+	else
+		bounce_on_lookup(h->reqid, h->type, p, h->len);
 }
 
 static void on_auth_close(struct ipc_chan *ch, void *arg)
@@ -1167,6 +1170,7 @@ static void on_auth_close(struct ipc_chan *ch, void *arg)
 	ipc_chan_free(ch);
 	q.auth = NULL;
 	bounce_lookups_lost();
+	submit_lookups_lost();
 }
 
 /* ---- supervisor channel: the helpers' sockets arrive here ---- */
@@ -1199,6 +1203,7 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 			ipc_chan_free(q.auth);
 		q.auth = ipc_chan_new(q.base, fd, on_auth_msg, on_auth_close, NULL);
 		bounce_lookups_lost(); /* the old helper's answers will not come */
+		submit_lookups_lost();
 		bounce_retry();
 		return;
 	}
@@ -1208,6 +1213,11 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	}
 	q.lda = ipc_chan_new(q.base, fd, on_agent_msg, on_agent_close, (void *)(uintptr_t)AT_LOCAL);
 	schedule_run();
+}
+
+struct ipc_chan *qmgr_auth(void)
+{
+	return q.auth;
 }
 
 int qmgr_reload(void)

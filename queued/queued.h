@@ -77,6 +77,9 @@ struct stat_kv {
 	uint64_t value;
 };
 size_t qmgr_smtpd_stats(struct stat_kv *out, size_t max);
+/* The queue manager's auth helper channel (NULL while it restarts). */
+struct ipc_chan;
+struct ipc_chan *qmgr_auth(void);
 /* Asks the root parent to send SIGHUP to every postern daemon. */
 int qmgr_reload(void);
 int local_main(int sock, void *arg);

@@ -26,6 +26,16 @@ void submit_init(struct event_base *base, int listen_fd, const struct config *co
 	event_add(ev_accept, NULL);
 }
 
+void submit_on_lookup(uint32_t reqid, uint16_t type, const uint8_t *p, size_t len)
+{
+	(void)reqid;
+	(void)type;
+	(void)p;
+	(void)len;
+}
+
+void submit_lookups_lost(void) {}
+
 void submit_stop(void)
 {
 	if (ev_accept)

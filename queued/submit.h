@@ -18,6 +18,9 @@
 
 #include "config.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct event_base;
 
 /* Starts accepting on listen_fd (non-blocking, bound by the root
@@ -25,5 +28,14 @@ struct event_base;
 void submit_init(struct event_base *base, int listen_fd, const struct config *conf);
 /* Stops accepting (SIGTERM); submissions in progress may finish. */
 void submit_stop(void);
+
+/* Local recipients are looked up through the queue manager's auth
+ * helper (qmgr_auth()), as smtpd does with its own; submit.c's request
+ * ids have this bit set, bounce.c's never. */
+#define SUBMIT_REQID_BIT 0x80000000u
+void submit_on_lookup(uint32_t reqid, uint16_t type, const uint8_t *p, size_t len);
+/* The auth helper went away (or was replaced): lookups in flight will
+ * not be answered. */
+void submit_lookups_lost(void);
 
 #endif
