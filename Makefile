@@ -30,7 +30,8 @@ endif
 COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/config.c common/tables.c common/privsep.c \
              common/monitor.c common/auth.c common/netserver.c \
-             common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c
+             common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c \
+             common/pidfile.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c \
              queued/control.c queued/submit.c
@@ -38,7 +39,7 @@ POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/
 # the remote delivery agent's pure parts, and the agent (run by queued)
 RELAY_LIB  = relay/smtp_reply.c relay/mx.c relay/rdeliver.c
 RELAY_SRC  = relay/agent.c relay/client.c relay/route.c relay/dnsc.c relay/relay_tls.c
-CTL_SRC    = ctl/posternctl.c ctl/queue_list.c queued/qrecord.c queued/qindex.c
+CTL_SRC    = ctl/posternctl.c ctl/ctl_queue.c ctl/queue_list.c queued/qrecord.c queued/qindex.c
 # the sendmail command: runs as the invoking user; sendmail_parse.c is
 # its pure header-recipient parser (unit-tested, fuzzed)
 SENDMAIL_SRC = ctl/sendmail.c ctl/sendmail_parse.c

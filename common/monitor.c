@@ -12,6 +12,7 @@
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "pidfile.h"
 #include "privsep.h"
 #include "proto.h"
 #include "ticket.h"
@@ -29,6 +30,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* daemon_start's, for the pid file */
+static const char *daemon_name;
+static const char *daemon_spool;
 
 struct monitor {
 	const struct monitor_spec *spec;
@@ -204,6 +209,8 @@ int monitor_run(const struct monitor_spec *spec)
 		spawn_helper(&m, m.nhelpers++);
 	}
 
+	if (daemon_name)
+		pidfile_write(daemon_spool, daemon_name);
 	time_t stop_deadline = 0;
 	while (m.worker > 0 || helpers_alive(&m)) {
 		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { m.worker_ctl, POLLIN, 0 } };
@@ -244,6 +251,8 @@ int monitor_run(const struct monitor_spec *spec)
 	}
 	close(m.worker_ctl);
 	close(sfd);
+	if (daemon_name)
+		pidfile_remove(daemon_spool, daemon_name);
 	log_info("stopped");
 	return m.exit_code;
 }
@@ -277,5 +286,7 @@ void daemon_start(int argc, char **argv, const char *name, struct config *conf)
 		exit(1);
 	}
 	snprintf(ident, sizeof(ident), "postern/%s", name);
+	daemon_name = name;
+	daemon_spool = conf->spool;
 	log_init(ident, debug || conf->log_stderr);
 }

@@ -7,6 +7,7 @@
  * network itself.
  */
 #include "config.h"
+#include "ctl_queue.h"
 #include "dns.h"
 #include "ipc.h"
 #include "privsep.h"
@@ -20,6 +21,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -34,9 +36,9 @@
 static const char *conf_path = "/etc/postern/postern.conf";
 static struct config conf;
 
-static void usage(void)
+static void usage_to(FILE *out, int code)
 {
-	fprintf(stderr,
+	fprintf(out,
 	    "usage: posternctl [-f config] check\n"
 	    "       posternctl [-f config] setup\n"
 	    "       posternctl [-f config] user list\n"
@@ -44,8 +46,26 @@ static void usage(void)
 	    "       posternctl [-f config] user passwd NAME\n"
 	    "       posternctl [-f config] user del NAME\n"
 	    "       posternctl [-f config] resolve TYPE NAME  (TYPE: mx a aaaa ptr txt tlsa;\n"
-	    "                                                  ptr also takes an address)\n");
-	exit(2);
+	    "                                                  ptr also takes an address)\n"
+	    "queue (root or group postern-admin):\n"
+	    "       posternctl [-f config] show queue [--json] [filters]\n"
+	    "       posternctl [-f config] show envelope [--json] ID\n"
+	    "       posternctl [-f config] show message ID\n"
+	    "       posternctl [-f config] mailq [filters]\n"
+	    "       posternctl [-f config] shape [--json] [--top N] [filters]\n"
+	    "       posternctl [-f config] hold|release|retry|remove|bounce ID... | --all | filters\n"
+	    "       posternctl [-f config] pause|resume local|remote|delivery|accept|all\n"
+	    "       posternctl [-f config] stats [--json | --prometheus]\n"
+	    "       posternctl [-f config] reload\n"
+	    "filters: --sender ADDR|@DOMAIN|<> --domain DOMAIN --older-than D --newer-than D --state STATE\n"
+	    "every command takes --help; exit status: 0 done, 1 failed, 2 usage, 3 no such\n"
+	    "message, 4 permission denied\n");
+	exit(code);
+}
+
+static void usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 static void load_config(void)
@@ -519,9 +539,12 @@ static int cmd_resolve(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	int ch;
-	while ((ch = getopt(argc, argv, "f:")) != -1) {
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	while ((ch = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
 		if (ch == 'f')
 			conf_path = optarg;
+		else if (ch == 'h')
+			usage_to(stdout, 0);
 		else
 			usage();
 	}
@@ -529,6 +552,10 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (argc == 2 && strcmp(argv[1], "--help") == 0 &&
+	    (strcmp(argv[0], "check") == 0 || strcmp(argv[0], "setup") == 0 ||
+	    strcmp(argv[0], "user") == 0 || strcmp(argv[0], "resolve") == 0))
+		usage_to(stdout, 0);
 	if (strcmp(argv[0], "check") == 0)
 		return cmd_check();
 	if (strcmp(argv[0], "setup") == 0)
@@ -537,5 +564,29 @@ int main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(argv[0], "resolve") == 0)
 		return cmd_resolve(argc - 1, argv + 1);
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0)
+		usage_to(stdout, 0);
+	/* the queue commands */
+	load_config();
+	ctl_queue_init(&conf);
+	if (strcmp(argv[0], "show") == 0)
+		return ctl_show(argc, argv);
+	if (strcmp(argv[0], "mailq") == 0)
+		return ctl_mailq(argc, argv);
+	if (strcmp(argv[0], "shape") == 0)
+		return ctl_shape(argc, argv);
+	if (ctl_is_action(argv[0]))
+		return ctl_action(argc, argv);
+	if (strcmp(argv[0], "pause") == 0 || strcmp(argv[0], "resume") == 0)
+		return ctl_pause(argc, argv, argv[0][0] == 'p');
+	if (strcmp(argv[0], "stats") == 0)
+		return ctl_stats(argc, argv);
+	if (strcmp(argv[0], "reload") == 0) {
+		/* the users file is for root (and the auth helper) only;
+		 * postern.conf itself was checked by load_config above */
+		if (argc == 1 && geteuid() == 0 && cmd_check() != 0)
+			return 1;
+		return ctl_reload(argc, argv);
+	}
 	usage();
 }

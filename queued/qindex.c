@@ -5,6 +5,7 @@
 #include "qindex.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,6 +50,17 @@ int qindex_open(struct qindex *q, const char *path, bool readonly)
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
+	if (!readonly) {
+		/* whatever the umask: posternctl's readers (group postern-
+		 * admin, through the setgid directory queued.c sets up) read
+		 * data.mdb and need lock.mdb's reader table; only we write */
+		char lock[4096];
+		int dfd;
+		if (mdb_env_get_fd(q->env, &dfd) == 0)
+			(void)fchmod(dfd, 0640);
+		if ((size_t)snprintf(lock, sizeof(lock), "%s/lock.mdb", path) < sizeof(lock))
+			(void)chmod(lock, 0660);
+	}
 	return 0;
 fail:
 	mdb_env_close(q->env);

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -543,6 +544,22 @@ static uint64_t backoff_ms(uint32_t attempts)
 	return d > q.conf->retry_max_ms ? q.conf->retry_max_ms : d;
 }
 
+/* The "to=<...>" of a local outcome: a recipient reached through an
+ * alias is logged as the mailbox, with the address it was sent to as
+ * orig_to (so log tools count deliveries per mailbox, as Postfix's). */
+static void local_to(const struct qrcpt *r, char *out, size_t outlen)
+{
+	const char *at = strrchr(r->addr, '@');
+	size_t local = at ? (size_t)(at - r->addr) : strlen(r->addr);
+	size_t ml = strlen(r->mailbox);
+	const char *plus = memchr(r->addr, '+', local);
+	size_t base = plus ? (size_t)(plus - r->addr) : local;
+	if (strncasecmp(r->addr, r->mailbox, ml) == 0 && (ml == local || ml == base))
+		textf(out, outlen, "to=<%s>", r->addr);
+	else
+		textf(out, outlen, "to=<%s%s>, orig_to=<%s>", r->mailbox, at ? at : "", r->addr);
+}
+
 /* Applies one result to a recipient. An agent that died mid-delivery
  * (status 255) counts as a temporary failure, with the usual back-off
  * and lifetime: a message that kills the agent must not come back to
@@ -555,6 +572,8 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 	 * agent logs its own (with the host and TLS), so only local
 	 * outcomes and the queue's own decisions are logged here */
 	double delay = (double)(now > m->arrival_ms ? now - m->arrival_ms : 0) / 1000.0;
+	char to[2 * ADDR_PATH_MAX + 32];
+	local_to(r, to, sizeof(to));
 	if (res->status == DELIVERY_OK) {
 		r->state = RS_DELIVERED;
 		r->last_error[0] = '\0';
@@ -564,8 +583,8 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 		else
 			q.n.delivered_local++;
 		if (!r->remote)
-			log_info("%s: to=<%s>, relay=local, delay=%.1f, dsn=2.0.0, status=sent "
-			    "(delivered to maildir %s)", name, r->addr, delay, r->mailbox);
+			log_info("%s: %s, relay=local, delay=%.1f, dsn=2.0.0, status=sent "
+			    "(delivered to maildir %s)", name, to, delay, r->mailbox);
 		return;
 	}
 	strlcpy(r->last_error, res->detail, sizeof(r->last_error));
@@ -574,8 +593,8 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 		r->state = RS_BOUNCED;
 		q.n.bounced++;
 		if (!r->remote)
-			log_warnx("%s: to=<%s>, relay=local, delay=%.1f, dsn=5.0.0, status=bounced (%s)",
-			    name, r->addr, delay, r->last_error);
+			log_warnx("%s: %s, relay=local, delay=%.1f, dsn=5.0.0, status=bounced (%s)",
+			    name, to, delay, r->last_error);
 		return;
 	}
 	if (now - m->arrival_ms >= q.conf->queue_lifetime_ms) {
@@ -589,8 +608,8 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 	q.n.deferred++;
 	r->next_try_ms = now + backoff_ms(r->attempts);
 	if (!r->remote)
-		log_info("%s: to=<%s>, relay=local, delay=%.1f, dsn=4.3.0, status=deferred (%s)", name,
-		    r->addr, delay, r->last_error);
+		log_info("%s: %s, relay=local, delay=%.1f, dsn=4.3.0, status=deferred (%s)", name,
+		    to, delay, r->last_error);
 	log_info("%s: <%s>: attempt %u failed; next in %llus", name, r->addr, r->attempts,
 	    (unsigned long long)(backoff_ms(r->attempts) / 1000));
 }

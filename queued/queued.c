@@ -13,7 +13,9 @@
 #include "relay.h"
 #include "auth.h"
 #include "log.h"
+#include "ipc.h"
 #include "monitor.h"
+#include "pidfile.h"
 #include "privsep.h"
 #include "proto.h"
 
@@ -23,6 +25,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +126,21 @@ static void index_perms(const struct config *c, const struct queued_ctx *x)
 	}
 }
 
+/* The queue manager asks, for posternctl reload (group postern-admin
+ * may not signal root's processes itself). */
+static void on_qmgr_msg(int ctl, const struct ipc_hdr *h, const uint8_t *p, int fd, void *arg)
+{
+	(void)p;
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	if (h->type != P_RELOAD)
+		return;
+	int n = pidfile_signal_all(conf.spool, SIGHUP);
+	log_info("posternctl reload: SIGHUP sent to %d daemon(s)", n);
+	(void)ctl;
+}
+
 int main(int argc, char **argv)
 {
 	daemon_start(argc, argv, "queued", &conf);
@@ -168,6 +186,7 @@ int main(int argc, char **argv)
 			[HELPER_AUTH] = { "postern-queued: auth helper", auth_helper_main, &conf },
 			[HELPER_RELAY] = { "postern-queued: remote delivery", relay_main, &conf },
 		},
+		.on_worker_msg = on_qmgr_msg,
 		.worker_keep_fds = worker_fds,
 		.worker_nkeep = 3,
 	};

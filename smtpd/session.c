@@ -130,11 +130,19 @@ static bool auth_allowed_here(const struct session *s)
 static void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(struct session *s, const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, again;
+	char head[16];
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	va_start(ap, fmt);
+	/* refusals and failures are counted by code (posternctl stats);
+	 * the head of the reply is formatted once more for that */
+	va_copy(again, ap);
+	int n = vsnprintf(head, sizeof(head), fmt, again);
+	va_end(again);
 	evbuffer_add_vprintf(out, fmt, ap);
 	va_end(ap);
+	if (n >= 3 && (head[0] == '4' || head[0] == '5'))
+		smtpd_count_reject(s->sd, head, strlen(head));
 	evbuffer_add(out, "\r\n", 2);
 }
 
@@ -685,6 +693,7 @@ void session_on_queue(struct session *s, uint16_t type, const uint8_t *p,
 			    (unsigned long long)s->df.size, s->nrcpt);
 			reply(s, "250 2.0.0 Ok: queued as %s", s->qid_text);
 			s->sd->accepted_msgs++;
+			s->sd->stats_dirty = true;
 		} else {
 			char why[256];
 			ipcr_str(&r, why, sizeof(why));
@@ -893,6 +902,8 @@ static void on_password_answer(struct session *s, uint16_t type, const uint8_t *
 		(void)ipcr_bytes(&r, 64, &tl); /* a POP3 session ticket: not used here */
 		if (ipcr_done(&r)) {
 			s->authed = true;
+			s->sd->auth_ok++;
+			s->sd->stats_dirty = true;
 			log_info("[%s]: %s authenticated%s%s", s->peer_text, s->auth_user,
 			    s->tls ? " over " : "", s->tls ? tls_version(s->bev) : "");
 			reply(s, "235 2.7.0 Authentication successful");
@@ -906,6 +917,8 @@ static void on_password_answer(struct session *s, uint16_t type, const uint8_t *
 		return;
 	}
 	if (type == A_AUTH_NO) {
+		s->sd->auth_failed++;
+		s->sd->stats_dirty = true;
 		uint64_t ms = authfail_record(s->sd->authfail, &s->peer, s->auth_login);
 		log_info("[%s]: authentication failed for \"%s\"; answering in %llu ms",
 		    s->peer_text, s->auth_login, (unsigned long long)ms);
@@ -1262,6 +1275,8 @@ void session_accept(struct listener *l, int fd, const struct sockaddr_storage *p
 	strlcpy(s->peer_text, addr, sizeof(s->peer_text));
 	s->relay_client = config_is_relay_client(conf, (const struct sockaddr *)peer);
 	s->slot = slots_alloc(&sd->sessions, s, &s->reqid);
+	sd->sessions_total++;
+	sd->stats_dirty = true;
 	if (l->kind == LK_SUBMISSIONS) {
 		/* RFC 8314: TLS from the first byte */
 		s->tls = true;

@@ -17,6 +17,7 @@
 #include "tls.h"
 #include "util.h"
 
+#include <bsd/string.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -99,6 +100,7 @@ void smtpd_queue_connect(struct smtpd *s)
 		return;
 	}
 	s->queue = ipc_chan_new(s->base, fd, on_queue_msg, on_queue_close, s);
+	s->stats_dirty = true; /* a new queued knows nothing yet */
 	if (s->queue == NULL) {
 		close(fd);
 		struct timeval tv = { 1, 0 };
@@ -257,6 +259,70 @@ static void on_check_done(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(s->base, NULL);
 }
 
+/* "550 5.7.1 text" -> "550 5.7.1"; "421 text" -> "421". */
+void smtpd_count_reject(struct smtpd *s, const char *reply, size_t len)
+{
+	char key[sizeof(s->rejected[0].reply)];
+	size_t k = 0;
+	for (size_t i = 0; i < len && k < sizeof(key) - 1; i++) {
+		char c = reply[i];
+		bool ok = (c >= '0' && c <= '9') || (i > 3 && c == '.') || (i == 3 && c == ' ');
+		if (!ok)
+			break;
+		key[k++] = c;
+	}
+	while (k > 3 && (key[k - 1] == ' ' || key[k - 1] == '.'))
+		k--;
+	if (k < 3)
+		return;
+	key[k] = '\0';
+	size_t j = 0;
+	while (j < s->nrejected && strcmp(s->rejected[j].reply, key) != 0)
+		j++;
+	if (j == s->nrejected) {
+		if (j == SMTPD_REJECT_KINDS)
+			j--; /* the last one collects what does not fit */
+		else
+			strlcpy(s->rejected[s->nrejected++].reply, key, sizeof(key));
+	}
+	s->rejected[j].n++;
+	s->stats_dirty = true;
+}
+
+/* Q_STATS: this worker's counters, absolute; queued keeps the last. */
+static void push_stats(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtpd *s = arg;
+	if (s->queue == NULL || (!s->stats_dirty && s->stats_sessions_sent == s->sessions.used))
+		return;
+	char name[64];
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_u32(&b, (uint32_t)(5 + s->nrejected));
+	ipcb_cstr(&b, "smtpd_sessions_total");
+	ipcb_u64(&b, s->sessions_total);
+	ipcb_cstr(&b, "smtpd_sessions_now");
+	ipcb_u64(&b, s->sessions.used);
+	ipcb_cstr(&b, "smtpd_accepted_total");
+	ipcb_u64(&b, s->accepted_msgs);
+	ipcb_cstr(&b, "smtpd_auth_total{result=\"ok\"}");
+	ipcb_u64(&b, s->auth_ok);
+	ipcb_cstr(&b, "smtpd_auth_total{result=\"failed\"}");
+	ipcb_u64(&b, s->auth_failed);
+	for (size_t i = 0; i < s->nrejected; i++) {
+		textf(name, sizeof(name), "smtpd_rejected_total{reply=\"%s\"}", s->rejected[i].reply);
+		ipcb_cstr(&b, name);
+		ipcb_u64(&b, s->rejected[i].n);
+	}
+	if (ipc_chan_sendb(s->queue, Q_STATS, 0, &b, -1) == 0) {
+		s->stats_dirty = false;
+		s->stats_sessions_sent = s->sessions.used;
+	}
+	ipcb_free(&b);
+}
+
 static int worker_main(int ctl, void *arg)
 {
 	struct smtpd *s = arg;
@@ -287,6 +353,9 @@ static int worker_main(int ctl, void *arg)
 	evsignal_add(e_int, NULL);
 	evsignal_add(e_hup, NULL);
 	event_add(e_tick, &tick);
+	s->ev_stats = event_new(s->base, -1, EV_PERSIST, push_stats, s);
+	struct timeval second = { 1, 0 };
+	event_add(s->ev_stats, &second);
 	smtpd_queue_connect(s);
 	log_info("ready: %zu listener(s), %u sessions at most; accepting once the auth helper%s up",
 	    s->nlisten, (unsigned)s->sessions.nslots, s->conf->tls_certificate[0] ? " and TLS are" : " is");

@@ -29,6 +29,9 @@ struct listener {
 	struct event *ev;
 };
 
+/* distinct reply codes counted (the rest add to the last, "other") */
+#define SMTPD_REJECT_KINDS 48
+
 struct smtpd {
 	struct config *conf;
 	struct event_base *base;
@@ -45,11 +48,25 @@ struct smtpd {
 	struct slot_table sessions; /* request ids -> struct session */
 	bool stopping;
 	uint64_t accepted_msgs;
+	/* counters for posternctl stats, pushed to queued each second they
+	 * change (Q_STATS) */
+	uint64_t sessions_total, auth_ok, auth_failed;
+	struct smtpd_reject {
+		char reply[16];        /* "550 5.7.1", or the bare code */
+		uint64_t n;
+	} rejected[SMTPD_REJECT_KINDS];
+	size_t nrejected;
+	bool stats_dirty;
+	uint32_t stats_sessions_sent; /* sessions now, as last pushed */
+	struct event *ev_stats;
 };
 
 /* smtpd.c */
 void smtpd_queue_connect(struct smtpd *sd);
 uint32_t smtpd_count_ip(struct smtpd *sd, const struct sockaddr_storage *ss);
+
+/* Counts a 4xx/5xx reply by its code and enhanced status. */
+void smtpd_count_reject(struct smtpd *sd, const char *reply, size_t len);
 
 /* session.c */
 void session_accept(struct listener *l, int fd, const struct sockaddr_storage *peer);
