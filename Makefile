@@ -31,7 +31,7 @@ COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/config.c common/tables.c common/privsep.c \
              common/monitor.c common/auth.c common/netserver.c \
              common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c \
-             common/pidfile.c
+             common/pidfile.c common/ctlmsg.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c \
              queued/control.c queued/submit.c
@@ -73,7 +73,7 @@ $(BUILD)/resolver: $(call obj,$(RESOLVER_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(UNBOUND_LIBS)
 
 # unit tests link the parsers they test and everything in common/
-LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c pop3d/pop3_parse.c ctl/sendmail_parse.c $(DNS_SRC) $(RELAY_LIB))
+LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/qindex.c queued/dsn.c pop3d/pop3_parse.c ctl/sendmail_parse.c ctl/queue_list.c $(DNS_SRC) $(RELAY_LIB))
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

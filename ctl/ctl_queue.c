@@ -7,6 +7,7 @@
  * as the administrator; never writes the index or a queue file.
  */
 #include "ctl_queue.h"
+#include "ctlmsg.h"
 #include "ipc.h"
 #include "pidfile.h"
 #include "privsep.h"
@@ -532,10 +533,7 @@ int ctl_action(int argc, char **argv)
 		uint8_t *p = NULL;
 		uint32_t len;
 		ipcb_init(&b);
-		ipcb_u8(&b, actions[a].action);
-		ipcb_u32(&b, (uint32_t)n);
-		for (size_t j = 0; j < n; j++)
-			ipcb_u64(&b, l.ids[k + j]);
+		ctlmsg_act_encode(&b, actions[a].action, l.ids + k, (uint32_t)n);
 		control_call(fd, C_ACT, &b, &p, &len, NULL);
 		ipcb_free(&b);
 		struct ipc_rd r;
@@ -652,50 +650,36 @@ int ctl_stats(int argc, char **argv)
 	uint32_t len;
 	control_call(fd, C_STATS, NULL, &p, &len, NULL);
 	close(fd);
-	struct ipc_rd r;
-	ipcr_init(&r, p, len);
-	uint32_t n = ipcr_u32(&r);
-	if (n > 4096)
-		r.err = true;
-	char (*names)[128] = calloc(n ? n : 1, sizeof(*names));
-	uint64_t *values = calloc(n ? n : 1, sizeof(*values));
-	for (uint32_t k = 0; names && values && k < n && !r.err; k++) {
-		ipcr_str(&r, names[k], sizeof(names[k]));
-		values[k] = ipcr_u64(&r);
-	}
+	struct stat_kv kv[STATS_MAX + RS_MAX + 3];
+	int got = ctlmsg_stats_decode(p, len, kv, STATS_MAX);
 	free(p);
-	if (names == NULL || values == NULL || !ipcr_done(&r)) {
+	if (got < 0) {
 		fprintf(stderr, "posternctl: malformed answer from queued\n");
-		free(names);
-		free(values);
 		return EXIT_FAIL;
 	}
 	/* the queue's content, counted here from the index */
-	char extra[RS_MAX + 3][128];
-	uint64_t extra_v[RS_MAX + 3];
-	size_t nextra = 0;
-	textf(extra[nextra], sizeof(extra[0]), "queue_messages");
-	extra_v[nextra++] = qc.messages;
-	textf(extra[nextra], sizeof(extra[0]), "queue_bytes");
-	extra_v[nextra++] = qc.bytes;
+	size_t n = (size_t)got;
+	textf(kv[n].name, sizeof(kv[n].name), "queue_messages");
+	kv[n++].value = qc.messages;
+	textf(kv[n].name, sizeof(kv[n].name), "queue_bytes");
+	kv[n++].value = qc.bytes;
 	for (int s = 0; s <= RS_MAX; s++) {
-		textf(extra[nextra], sizeof(extra[0]), "queue_recipients{state=\"%s\"}", rcpt_state_name((uint8_t)s));
-		extra_v[nextra++] = qc.rcpt[s];
+		textf(kv[n].name, sizeof(kv[n].name), "queue_recipients{state=\"%s\"}", rcpt_state_name((uint8_t)s));
+		kv[n++].value = qc.rcpt[s];
 	}
 	if (o.json) {
 		fputs("{", stdout);
-		for (size_t k = 0; k < n + nextra; k++) {
-			const char *name = k < n ? names[k] : extra[k - n];
+		for (size_t k = 0; k < n; k++) {
 			fputs(k ? ",\n " : "\n ", stdout);
-			json_string(stdout, name);
-			printf(": %llu", (unsigned long long)(k < n ? values[k] : extra_v[k - n]));
+			json_string(stdout, kv[k].name);
+			printf(": %llu", (unsigned long long)kv[k].value);
 		}
 		fputs("\n}\n", stdout);
 	} else {
 		char last[128] = "";
-		for (size_t k = 0; k < n + nextra; k++) {
-			const char *name = k < n ? names[k] : extra[k - n], *labels;
-			uint64_t v = k < n ? values[k] : extra_v[k - n];
+		for (size_t k = 0; k < n; k++) {
+			const char *name = kv[k].name, *labels;
+			uint64_t v = kv[k].value;
 			char base[128];
 			if (!prom) {
 				printf("%s %llu\n", name, (unsigned long long)v);
@@ -710,8 +694,6 @@ int ctl_stats(int argc, char **argv)
 			printf("postern_%s%s %llu\n", base, labels, (unsigned long long)v);
 		}
 	}
-	free(names);
-	free(values);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 

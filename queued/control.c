@@ -7,6 +7,7 @@
  * Requests are small and answered at once, in order, on the event loop.
  */
 #include "control.h"
+#include "ctlmsg.h"
 #include "ipc.h"
 #include "log.h"
 #include "proto.h"
@@ -18,7 +19,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CTL_IDS_MAX 65536 /* per C_ACT frame: 512 KiB of ids */
 #define CTL_CLIENTS_MAX 32
 
 static struct {
@@ -77,17 +77,15 @@ static void handle_stats(struct ipc_chan *ch, uint32_t reqid)
 	struct stat_kv smtpd[STATS_MAX];
 	size_t ns = qmgr_smtpd_stats(smtpd, STATS_MAX);
 	size_t nown = sizeof(own) / sizeof(own[0]);
+	struct stat_kv all[STATS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < nown && n < STATS_MAX; i++)
+		all[n++] = own[i];
+	for (size_t i = 0; i < ns && n < STATS_MAX; i++)
+		all[n++] = smtpd[i];
 	struct ipc_buf b;
 	ipcb_init(&b);
-	ipcb_u32(&b, (uint32_t)(nown + ns));
-	for (size_t i = 0; i < nown; i++) {
-		ipcb_cstr(&b, own[i].name);
-		ipcb_u64(&b, own[i].value);
-	}
-	for (size_t i = 0; i < ns; i++) {
-		ipcb_cstr(&b, smtpd[i].name);
-		ipcb_u64(&b, smtpd[i].value);
-	}
+	ctlmsg_stats_encode(&b, all, n);
 	if (b.err)
 		reply_fail(ch, reqid, "out of memory");
 	else
@@ -97,27 +95,19 @@ static void handle_stats(struct ipc_chan *ch, uint32_t reqid)
 
 static void handle_act(struct ipc_chan *ch, uint32_t reqid, const uint8_t *p, size_t len)
 {
-	struct ipc_rd r;
-	ipcr_init(&r, p, len);
-	uint8_t action = ipcr_u8(&r);
-	uint32_t n = ipcr_u32(&r);
-	if (r.err || n > CTL_IDS_MAX || r.left != (size_t)n * 8) {
-		reply_fail(ch, reqid, "malformed request");
+	int64_t count = ctlmsg_act_count(p, len);
+	uint64_t *ids = count >= 0 ? calloc(count ? (size_t)count : 1, sizeof(*ids)) : NULL;
+	uint8_t action;
+	uint32_t n;
+	if (ids == NULL || !ctlmsg_act_decode(p, len, &action, ids, (uint32_t)count, &n)) {
+		free(ids);
+		reply_fail(ch, reqid, count < 0 ? "malformed request" : ids ? "unknown action" : "out of memory");
 		return;
 	}
-	uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
-	if (ids == NULL) {
-		reply_fail(ch, reqid, "out of memory");
-		return;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		ids[i] = ipcr_u64(&r);
 	uint32_t done = 0;
 	int rc = qmgr_act(action, ids, n, &done);
 	free(ids);
-	if (rc == EINVAL) {
-		reply_fail(ch, reqid, "unknown action");
-	} else if (rc != 0) {
+	if (rc != 0) {
 		reply_fail(ch, reqid, "the queue index could not be updated (see the log)");
 	} else {
 		struct ipc_buf b;
@@ -130,18 +120,15 @@ static void handle_act(struct ipc_chan *ch, uint32_t reqid, const uint8_t *p, si
 
 static void handle_pause(struct ipc_chan *ch, uint32_t reqid, const uint8_t *p, size_t len)
 {
-	struct ipc_rd r;
-	ipcr_init(&r, p, len);
-	uint8_t what = ipcr_u8(&r);
-	uint8_t on = ipcr_u8(&r);
-	if (!ipcr_done(&r) || what == 0 ||
-	    (what & ~(CTL_PAUSE_LOCAL | CTL_PAUSE_REMOTE | CTL_PAUSE_ACCEPT)) || on > 1) {
+	uint8_t what;
+	bool pause;
+	if (!ctlmsg_pause_decode(p, len, &what, &pause)) {
 		reply_fail(ch, reqid, "malformed request");
 		return;
 	}
 	struct ipc_buf b;
 	ipcb_init(&b);
-	ipcb_u32(&b, qmgr_pause(what, on));
+	ipcb_u32(&b, qmgr_pause(what, pause));
 	ipc_chan_sendb(ch, C_OK, reqid, &b, -1);
 	ipcb_free(&b);
 }

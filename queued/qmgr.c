@@ -434,23 +434,15 @@ static void commit_flush(evutil_socket_t fd, short what, void *arg)
 /* Q_STATS: an smtpd worker's counters, replacing what it said before. */
 static void handle_stats(struct client *c, const uint8_t *p, size_t len)
 {
-	struct ipc_rd r;
-	ipcr_init(&r, p, len);
-	uint32_t n = ipcr_u32(&r);
-	struct stat_kv *kv = n <= STATS_MAX ? calloc(n ? n : 1, sizeof(*kv)) : NULL;
-	if (kv == NULL)
-		return;
-	for (uint32_t i = 0; i < n; i++) {
-		ipcr_str(&r, kv[i].name, sizeof(kv[i].name));
-		kv[i].value = ipcr_u64(&r);
-	}
-	if (!ipcr_done(&r)) {
+	struct stat_kv *kv = calloc(STATS_MAX, sizeof(*kv));
+	int n = kv ? ctlmsg_stats_decode(p, len, kv, STATS_MAX) : -1;
+	if (n < 0) {
 		free(kv);
 		return;
 	}
 	free(c->stats);
 	c->stats = kv;
-	c->nstats = n;
+	c->nstats = (size_t)n;
 }
 
 size_t qmgr_smtpd_stats(struct stat_kv *out, size_t max)

@@ -7,6 +7,7 @@
 #define POSTERN_QUEUED_H
 
 #include "config.h"
+#include "ctlmsg.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,12 +71,6 @@ uint32_t qmgr_pause(uint32_t what, bool pause);
 int qmgr_open_file(uint64_t qid);
 /* smtpd's counters, as its workers last reported them (Q_STATS),
  * summed by name; returns how many of max were filled. */
-#define STATS_MAX 128
-#define STATS_NAME_MAX 95
-struct stat_kv {
-	char name[STATS_NAME_MAX + 1];
-	uint64_t value;
-};
 size_t qmgr_smtpd_stats(struct stat_kv *out, size_t max);
 /* The queue manager's auth helper channel (NULL while it restarts). */
 struct ipc_chan;

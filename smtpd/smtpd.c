@@ -10,6 +10,7 @@
 #include "smtpd.h"
 #include "auth.h"
 #include "authfail.h"
+#include "ctlmsg.h"
 #include "log.h"
 #include "monitor.h"
 #include "privsep.h"
@@ -297,25 +298,21 @@ static void push_stats(evutil_socket_t fd, short what, void *arg)
 	struct smtpd *s = arg;
 	if (s->queue == NULL || (!s->stats_dirty && s->stats_sessions_sent == s->sessions.used))
 		return;
-	char name[64];
+	struct stat_kv kv[5 + SMTPD_REJECT_KINDS] = {
+		{ "smtpd_sessions_total", s->sessions_total },
+		{ "smtpd_sessions_now", s->sessions.used },
+		{ "smtpd_accepted_total", s->accepted_msgs },
+		{ "smtpd_auth_total{result=\"ok\"}", s->auth_ok },
+		{ "smtpd_auth_total{result=\"failed\"}", s->auth_failed },
+	};
+	size_t n = 5;
+	for (size_t i = 0; i < s->nrejected; i++) {
+		textf(kv[n].name, sizeof(kv[n].name), "smtpd_rejected_total{reply=\"%s\"}", s->rejected[i].reply);
+		kv[n++].value = s->rejected[i].n;
+	}
 	struct ipc_buf b;
 	ipcb_init(&b);
-	ipcb_u32(&b, (uint32_t)(5 + s->nrejected));
-	ipcb_cstr(&b, "smtpd_sessions_total");
-	ipcb_u64(&b, s->sessions_total);
-	ipcb_cstr(&b, "smtpd_sessions_now");
-	ipcb_u64(&b, s->sessions.used);
-	ipcb_cstr(&b, "smtpd_accepted_total");
-	ipcb_u64(&b, s->accepted_msgs);
-	ipcb_cstr(&b, "smtpd_auth_total{result=\"ok\"}");
-	ipcb_u64(&b, s->auth_ok);
-	ipcb_cstr(&b, "smtpd_auth_total{result=\"failed\"}");
-	ipcb_u64(&b, s->auth_failed);
-	for (size_t i = 0; i < s->nrejected; i++) {
-		textf(name, sizeof(name), "smtpd_rejected_total{reply=\"%s\"}", s->rejected[i].reply);
-		ipcb_cstr(&b, name);
-		ipcb_u64(&b, s->rejected[i].n);
-	}
+	ctlmsg_stats_encode(&b, kv, n);
 	if (ipc_chan_sendb(s->queue, Q_STATS, 0, &b, -1) == 0) {
 		s->stats_dirty = false;
 		s->stats_sessions_sent = s->sessions.used;

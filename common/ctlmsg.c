@@ -1,0 +1,75 @@
+/*
+ * ctlmsg.c: see ctlmsg.h. Pure functions; no privileges.
+ */
+#include "ctlmsg.h"
+#include "proto.h"
+
+void ctlmsg_act_encode(struct ipc_buf *b, uint8_t action, const uint64_t *ids, uint32_t n)
+{
+	ipcb_u8(b, action);
+	ipcb_u32(b, n);
+	for (uint32_t i = 0; i < n; i++)
+		ipcb_u64(b, ids[i]);
+}
+
+int64_t ctlmsg_act_count(const uint8_t *p, size_t len)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	(void)ipcr_u8(&r);
+	uint32_t n = ipcr_u32(&r);
+	if (r.err || n > CTL_IDS_MAX || r.left != (size_t)n * 8)
+		return -1;
+	return n;
+}
+
+bool ctlmsg_act_decode(const uint8_t *p, size_t len, uint8_t *action, uint64_t *ids, uint32_t max,
+    uint32_t *n)
+{
+	struct ipc_rd r;
+	int64_t count = ctlmsg_act_count(p, len);
+	if (count < 0 || count > max)
+		return false;
+	ipcr_init(&r, p, len);
+	*action = ipcr_u8(&r);
+	*n = ipcr_u32(&r);
+	for (uint32_t i = 0; i < *n; i++)
+		ids[i] = ipcr_u64(&r);
+	return ipcr_done(&r) && *action >= CTL_HOLD && *action <= CTL_BOUNCE;
+}
+
+bool ctlmsg_pause_decode(const uint8_t *p, size_t len, uint8_t *what, bool *pause)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	*what = ipcr_u8(&r);
+	uint8_t on = ipcr_u8(&r);
+	*pause = on == 1;
+	return ipcr_done(&r) && *what != 0 && on <= 1 &&
+	    (*what & ~(CTL_PAUSE_LOCAL | CTL_PAUSE_REMOTE | CTL_PAUSE_ACCEPT)) == 0;
+}
+
+void ctlmsg_stats_encode(struct ipc_buf *b, const struct stat_kv *kv, size_t n)
+{
+	ipcb_u32(b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		ipcb_cstr(b, kv[i].name);
+		ipcb_u64(b, kv[i].value);
+	}
+}
+
+int ctlmsg_stats_decode(const uint8_t *p, size_t len, struct stat_kv *out, size_t max)
+{
+	struct ipc_rd r;
+	ipcr_init(&r, p, len);
+	uint32_t n = ipcr_u32(&r);
+	if (r.err || n > max || n > STATS_MAX)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		ipcr_str(&r, out[i].name, sizeof(out[i].name));
+		out[i].value = ipcr_u64(&r);
+		if (!r.err && out[i].name[0] == '\0')
+			r.err = true;
+	}
+	return ipcr_done(&r) ? (int)n : -1;
+}

@@ -1,0 +1,48 @@
+/*
+ * fuzz_ctlmsg.c: libFuzzer target for common/ctlmsg.c. Every decoder
+ * takes the same bytes; what decodes must keep its limits and, for
+ * C_ACT and counter lists, re-encode to exactly the input.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlmsg.h"
+#include "proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint64_t ids[CTL_IDS_MAX];
+	static struct stat_kv kv[STATS_MAX];
+	uint8_t action, what;
+	uint32_t n;
+	bool pause;
+	struct ipc_buf b;
+	int64_t count = ctlmsg_act_count(data, size);
+	if (ctlmsg_act_decode(data, size, &action, ids, CTL_IDS_MAX, &n)) {
+		if (count != n || action < CTL_HOLD || action > CTL_BOUNCE)
+			abort();
+		ipcb_init(&b);
+		ctlmsg_act_encode(&b, action, ids, n);
+		if (b.err || b.len != size || memcmp(b.data, data, size) != 0)
+			abort();
+		ipcb_free(&b);
+	}
+	if (ctlmsg_pause_decode(data, size, &what, &pause) &&
+	    (size != 2 || what == 0 || (what & ~(CTL_PAUSE_LOCAL | CTL_PAUSE_REMOTE | CTL_PAUSE_ACCEPT))))
+		abort();
+	int k = ctlmsg_stats_decode(data, size, kv, STATS_MAX);
+	if (k >= 0) {
+		if (k > STATS_MAX)
+			abort();
+		for (int i = 0; i < k; i++)
+			if (kv[i].name[0] == '\0' || strlen(kv[i].name) > STATS_NAME_MAX)
+				abort();
+		ipcb_init(&b);
+		ctlmsg_stats_encode(&b, kv, (size_t)k);
+		if (b.err || b.len != size || memcmp(b.data, data, size) != 0)
+			abort();
+		ipcb_free(&b);
+	}
+	return 0;
+}
