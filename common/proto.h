@@ -55,8 +55,7 @@ enum msg_type {
 	/* monitor -> worker (smtpd, pop3d login), at start and on SIGHUP */
 	P_TLS,             /* (str certificate chain PEM, str private key PEM) */
 	/* queued's worker -> its monitor: posternctl reload */
-	P_RELOAD,          /* () -> P_RELOAD_OK (u32 daemons signalled) */
-	P_RELOAD_OK,
+	P_RELOAD,          /* (): SIGHUP to every daemon in run/*.pid; no reply */
 
 	/* client (queued, smtpd, posternctl; the relay agent over a socket
 	 * queued connects for it) -> resolver; the
