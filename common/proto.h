@@ -55,7 +55,7 @@ enum msg_type {
 	/* monitor -> worker (smtpd, pop3d login), at start and on SIGHUP */
 	P_TLS,             /* (str certificate chain PEM, str private key PEM) */
 	/* queued's worker -> its monitor: posternctl reload */
-	P_RELOAD,          /* (): SIGHUP to every daemon in run/*.pid; no reply */
+	P_RELOAD,          /* (): SIGHUP to every daemon with a pid file in run/; no reply */
 
 	/* client (queued, smtpd, posternctl; the relay agent over a socket
 	 * queued connects for it) -> resolver; the
