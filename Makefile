@@ -128,6 +128,13 @@ install: all
 	  d=$(DESTDIR)$(PREFIX)/share/postern/$${f#etc/}; install -d $${d%/*} && \
 	  sed 's|/usr/local/libexec/postern/|$(PREFIX)/libexec/postern/|g' $$f > $$d && \
 	  chmod $$(stat -c %a $$f) $$d || exit 1; done
+	@# the system users, group postern-admin and /etc/postern with its
+	@# owners and modes; not when staging into DESTDIR or without root
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  install -d -m 755 /etc/postern && \
+	  { [ -e /etc/postern/postern.conf ] || install -m 644 etc/postern.conf /etc/postern/; } && \
+	  { [ -e /etc/postern/aliases ] || install -m 644 etc/aliases /etc/postern/; } && \
+	  $(PREFIX)/sbin/posternctl -f /etc/postern/postern.conf setup; fi
 
 # the sendmail command (and mailq), where cron, PHP and scripts look for
 # them; not part of install, since it replaces another MTA's sendmail

@@ -807,7 +807,9 @@ def test_daemons_in_unit_sandbox(tmp_path, unbound_server):
     # the units' ReadWritePaths must exist before the first start
     os.makedirs(p.spool, exist_ok=True)
     os.makedirs(p.mail, exist_ok=True)
-    paths = {"/var/spool/postern": p.spool, "/var/mail/postern": p.mail}
+    os.makedirs(os.path.join(p.spool, "run"), exist_ok=True)
+    paths = {"/var/spool/postern": p.spool, "/var/mail/postern": p.mail,
+             "/var/spool/postern/run": os.path.join(p.spool, "run")}
     masks = {}
     try:
         for d in ("resolver", "queued", "smtpd", "pop3d"):
@@ -817,7 +819,7 @@ def test_daemons_in_unit_sandbox(tmp_path, unbound_server):
             assert s["SystemCallErrorNumber"] == ["EPERM"]
             caps = s["CapabilityBoundingSet"][-1].split()
             masks[d] = cap_mask(caps)
-            rw = [paths[x] for v in s.get("ReadWritePaths", []) for x in v.split()]
+            rw = [paths[x.lstrip("-")] for v in s.get("ReadWritePaths", []) for x in v.split()]
             hide = [paths[x.lstrip("-")] for v in s.get("InaccessiblePaths", [])
                     for x in v.split()]
             calls = tmp_path / f"{d}.syscalls"
