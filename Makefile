@@ -31,7 +31,7 @@ COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/config.c common/tables.c common/privsep.c \
              common/monitor.c common/auth.c common/netserver.c \
              common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c \
-             common/pidfile.c common/ctlmsg.c
+             common/pidfile.c common/ctlmsg.c common/msgfilter.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c \
              queued/control.c queued/submit.c

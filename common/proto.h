@@ -95,7 +95,7 @@ enum msg_type {
 	SUB_END,
 	/* queued -> sendmail */
 	SUB_OK = 750,       /* (u64 qid) */
-	SUB_FAIL,          /* (u8 permanent, str reason) */
+	SUB_FAIL,          /* (u8 kind: 0 temporary, 1 permanent, 2 unknown local user, 3 bad address or data; str reason) */
 };
 
 enum ctl_action { CTL_HOLD = 1, CTL_RELEASE, CTL_RETRY, CTL_REMOVE, CTL_BOUNCE };

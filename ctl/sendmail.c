@@ -1,8 +1,430 @@
-/* sendmail.c: placeholder; the sendmail command is being written. */
-#include <stdio.h>
+/*
+ * sendmail.c: the sendmail command (and mailq), for cron, scripts and
+ * programs that send mail the traditional way. Runs as the invoking
+ * user with that user's privileges only (it is never setuid or
+ * setgid): reads postern.conf for the spool and the host name, reads
+ * the message from standard input, completes its header, and hands it
+ * to queued's queue manager over <spool>/run/submit.sock (protocol in
+ * queued/submit.h), which records the user's uid from the socket's
+ * peer credentials. -bp, or the name mailq, runs posternctl mailq.
+ */
+#include "addr.h"
+#include "config.h"
+#include "ipc.h"
+#include "proto.h"
+#include "sendmail_parse.h"
+#include "submit.h"
+#include "util.h"
 
-int main(void)
+#include <bsd/string.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/postern/postern.conf"
+#define IO_TIMEOUT_S 300          /* connecting, each send, and the answer */
+#define READ_CHUNK 65536
+#define ADDED_HEADERS_MAX 2048    /* From:, Date:, Message-ID: and a blank line */
+
+static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(int code, const char *fmt, ...)
 {
-	fprintf(stderr, "sendmail: not built yet\n");
-	return 69;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* one line, whatever a reason from queued holds */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 32 || *p == 127)
+			*p = ' ';
+	fprintf(stderr, "sendmail: %s\n", msg);
+	exit(code);
+}
+
+static void usage(void)
+{
+	die(EX_USAGE, "usage: sendmail [-t] [-i] [-f sender] [-F fullname] [-C config] "
+	    "[-bm | -bp] [--] [recipient ...]");
+}
+
+/* -bp: posternctl mailq, the posternctl installed next to this program
+ * (its real path, through any mailq symlink), else the one on PATH. */
+static void run_mailq(const char *confpath) __attribute__((noreturn));
+static void run_mailq(const char *confpath)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16];
+	char *av[5];
+	int ac = 0;
+	av[ac++] = (char *)"posternctl";
+	if (confpath) {
+		av[ac++] = (char *)"-f";
+		av[ac++] = (char *)confpath;
+	}
+	av[ac++] = (char *)"mailq";
+	av[ac] = NULL;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			int w = snprintf(path, sizeof(path), "%s/posternctl", self);
+			if (w > 0 && (size_t)w < sizeof(path) && access(path, X_OK) == 0)
+				execv(path, av);
+		}
+	}
+	execvp("posternctl", av);
+	die(EX_UNAVAILABLE, "cannot run posternctl: %s", strerror(errno));
+}
+
+/* ---- recipients ---- */
+
+struct rlist {
+	char (*v)[SM_ADDR_MAX + 1];
+	size_t n;
+};
+
+/* Adds the addresses of an address list (a command-line argument, or
+ * a header field's value), each completed and checked. */
+static void add_list(struct rlist *r, const char *s, size_t len, const char *where,
+    const char *defdomain)
+{
+	size_t before = r->n;
+	enum sm_err e = sm_addrlist(s, len, r->v, SUB_RCPT_MAX, &r->n);
+	if (e == SM_TOO_MANY)
+		die(EX_DATAERR, "too many recipients (at most %d)", SUB_RCPT_MAX);
+	if (e != SM_OK)
+		die(EX_DATAERR, "%s: %s", where, sm_strerror(e));
+	for (size_t i = before; i < r->n; i++) {
+		struct mailaddr a;
+		enum addr_err ae = sm_complete_addr(r->v[i], defdomain, &a);
+		if (ae != ADDR_OK)
+			die(EX_DATAERR, "bad recipient address <%s> (%s): %s", r->v[i], where,
+			    addr_strerror(ae));
+		if (!addr_format(&a, r->v[i], sizeof(r->v[i])))
+			die(EX_DATAERR, "recipient address too long (%s)", where);
+	}
+}
+
+/* Keeps the first of each address. */
+static void dedupe(struct rlist *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		size_t j = 0;
+		while (j < k && strcmp(r->v[j], r->v[i]) != 0)
+			j++;
+		if (j == k) {
+			if (k != i)
+				memcpy(r->v[k], r->v[i], sizeof(r->v[k]));
+			k++;
+		}
+	}
+	r->n = k;
+}
+
+/* ---- the message ---- */
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 65536;
+		while (cap - b->len < n) {
+			if (cap > SIZE_MAX / 2)
+				die(EX_OSERR, "out of memory");
+			cap *= 2;
+		}
+		uint8_t *np = realloc(b->p, cap);
+		if (np == NULL)
+			die(EX_OSERR, "out of memory");
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+/* Standard input up to its end, or up to a line holding only "."
+ * (dot_ends), as CRLF lines. */
+static void read_message(struct buf *msg, bool dot_ends, uint64_t max)
+{
+	static uint8_t in[READ_CHUNK], out[SM_FILTER_OUT_MAX(READ_CHUNK)];
+	struct sm_filter f;
+	sm_filter_init(&f, dot_ends);
+	while (!f.done) {
+		size_t outlen;
+		ssize_t n = read(STDIN_FILENO, in, sizeof(in));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EX_IOERR, "reading the message: %s", strerror(errno));
+		if (n == 0) {
+			sm_filter_finish(&f, out, &outlen);
+			buf_add(msg, out, outlen);
+			break;
+		}
+		sm_filter_run(&f, in, (size_t)n, out, &outlen);
+		if (f.nul)
+			die(EX_DATAERR, "the message contains NUL octets");
+		if (f.long_line)
+			die(EX_DATAERR, "the message has a line longer than %d octets", SM_LINE_MAX);
+		if (f.size > max)
+			die(EX_DATAERR, "the message is larger than the limit of %llu octets",
+			    (unsigned long long)max);
+		buf_add(msg, out, outlen);
+	}
+}
+
+/* The message as it goes to the queue: Bcc: fields removed, From:,
+ * Date: and Message-ID: added when missing (at the end of the header
+ * section), and an empty line before a body that had none. With -t,
+ * the recipients of To:, Cc: and Bcc: are added to r. */
+static void prepare(const struct buf *msg, struct buf *out, bool tflag, struct rlist *r,
+    const char *from_line, const struct config *conf)
+{
+	const char *m = (const char *)msg->p;
+	struct sm_headers h;
+	size_t pos = 0, nl, vo, fl;
+	sm_headers_scan(m, msg->len, &h);
+	while (pos < h.end && (fl = sm_field_len(m + pos, h.end - pos, &nl, &vo)) > 0) {
+		bool to = sm_field_is(m + pos, nl, "To"), cc = sm_field_is(m + pos, nl, "Cc");
+		bool bcc = sm_field_is(m + pos, nl, "Bcc");
+		if (tflag && (to || cc || bcc)) {
+			char where[32];
+			snprintf(where, sizeof(where), "the %s: field", to ? "To" : cc ? "Cc" : "Bcc");
+			add_list(r, m + pos + vo, fl - vo, where, conf->hostname);
+		}
+		if (!bcc)
+			buf_add(out, m + pos, fl);
+		pos += fl;
+	}
+	char add[ADDED_HEADERS_MAX];
+	size_t n = 0;
+	if (!h.have_from)
+		n = strlen(from_line);
+	if (n >= sizeof(add))
+		die(EX_SOFTWARE, "From: field too long");
+	memcpy(add, from_line, n);
+	if (!h.have_date) {
+		char date[64];
+		rfc5322_date(date, sizeof(date), time(NULL));
+		n += (size_t)snprintf(add + n, sizeof(add) - n, "Date: %s\r\n", date);
+	}
+	if (!h.have_msgid && n < sizeof(add))
+		n += (size_t)snprintf(add + n, sizeof(add) - n, "Message-ID: <%llu.%08x%08x@%s>\r\n",
+		    (unsigned long long)now_ms(), arc4random(), arc4random(), conf->hostname);
+	if (!h.blank && n < sizeof(add))
+		n += (size_t)snprintf(add + n, sizeof(add) - n, "\r\n");
+	if (n >= sizeof(add))
+		die(EX_SOFTWARE, "added header fields too long");
+	buf_add(out, add, n);
+	buf_add(out, m + h.end, msg->len - h.end);
+}
+
+/* ---- talking to queued ---- */
+
+static int connect_queued(const struct config *conf)
+{
+	char path[PATH_MAX];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int w = snprintf(path, sizeof(path), "%s/%s", conf->spool, SUBMIT_SOCKET);
+	if (w < 0 || (size_t)w >= sizeof(path) || strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
+		die(EX_CONFIG, "socket path too long: %s/%s", conf->spool, SUBMIT_SOCKET);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die(EX_OSERR, "socket: %s", strerror(errno));
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		die(EX_OSERR, "setsockopt: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			die(EX_TEMPFAIL, "queued is busy (%s); try again later", path);
+		die(EX_UNAVAILABLE, "cannot reach queued at %s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+static bool send_buf(int fd, uint16_t type, struct ipc_buf *b)
+{
+	bool ok = !b->err && ipc_send_fd(fd, type, 0, b->data, b->len, -1) == 0;
+	ipcb_free(b);
+	return ok;
+}
+
+/* Sends the submission and exits with queued's answer. */
+static void submit(const struct config *conf, const char *sender, const struct rlist *r,
+    const struct buf *msg) __attribute__((noreturn));
+static void submit(const struct config *conf, const char *sender, const struct rlist *r,
+    const struct buf *msg)
+{
+	int fd = connect_queued(conf);
+	struct ipc_buf b;
+	int send_errno = 0;
+	ipcb_init(&b);
+	ipcb_cstr(&b, sender);
+	ipcb_u32(&b, (uint32_t)r->n);
+	for (size_t i = 0; i < r->n; i++)
+		ipcb_cstr(&b, r->v[i]);
+	bool ok = send_buf(fd, SUB_BEGIN, &b);
+	for (size_t off = 0; ok && off < msg->len; off += SUB_CHUNK_MAX) {
+		size_t n = msg->len - off < SUB_CHUNK_MAX ? msg->len - off : SUB_CHUNK_MAX;
+		ipcb_init(&b);
+		ipcb_str(&b, (const char *)msg->p + off, n);
+		ok = send_buf(fd, SUB_DATA, &b);
+	}
+	if (ok) {
+		ipcb_init(&b);
+		ok = send_buf(fd, SUB_END, &b);
+	}
+	if (!ok)
+		send_errno = errno;
+	/* the answer; after a failed send, queued may have said why */
+	struct ipc_hdr h;
+	uint8_t *p;
+	int rfd;
+	int rr = ipc_recv(fd, &h, &p, &rfd);
+	if (rr <= 0) {
+		int e = rr < 0 ? errno : send_errno;
+		if (e == EAGAIN || e == EWOULDBLOCK)
+			die(EX_TEMPFAIL, "no answer from queued within %d seconds", IO_TIMEOUT_S);
+		die(EX_TEMPFAIL, "queued closed the connection%s%s; the message was not queued",
+		    e ? ": " : "", e ? strerror(e) : "");
+	}
+	if (rfd >= 0)
+		close(rfd);
+	struct ipc_rd rd;
+	ipcr_init(&rd, p, h.len);
+	if (h.type == SUB_OK) {
+		(void)ipcr_u64(&rd);
+		if (!ipcr_done(&rd))
+			die(EX_PROTOCOL, "malformed answer from queued");
+		exit(EX_OK);
+	}
+	if (h.type != SUB_FAIL)
+		die(EX_PROTOCOL, "unexpected answer from queued");
+	char why[512];
+	uint8_t kind = ipcr_u8(&rd);
+	ipcr_str(&rd, why, sizeof(why));
+	if (!ipcr_done(&rd))
+		die(EX_PROTOCOL, "malformed answer from queued");
+	switch (kind) {
+	case SUB_FAIL_TEMP: die(EX_TEMPFAIL, "%s; try again later", why);
+	case SUB_FAIL_NOUSER: die(EX_NOUSER, "%s", why);
+	case SUB_FAIL_DATA: die(EX_DATAERR, "%s", why);
+	default: die(EX_UNAVAILABLE, "%s", why);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *confpath = NULL, *from = NULL, *fullname = NULL;
+	bool tflag = false, iflag = false, mailq = false;
+	int ch;
+	signal(SIGPIPE, SIG_IGN);
+	/* it needs no privileges, and must not lend any: a set-id copy
+	 * would read any -C file and speak to queued as someone else */
+	if (geteuid() != getuid() || getegid() != getgid())
+		die(EX_CONFIG, "must not be installed setuid or setgid");
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	base = base ? base + 1 : argv[0] ? argv[0] : "sendmail";
+	if (strcmp(base, "mailq") == 0)
+		mailq = true;
+	opterr = 0;
+	/* options before the recipients, as sendmail's own; the ones that
+	 * mean nothing here are taken and ignored */
+	while ((ch = getopt(argc, argv, "+B:C:F:GN:R:UV:b:e:f:h:imno:r:tv")) != -1) {
+		switch (ch) {
+		case 'C': confpath = optarg; break;
+		case 'F': fullname = optarg; break;
+		case 'f': case 'r': from = optarg; break;
+		case 't': tflag = true; break;
+		case 'i': iflag = true; break;
+		case 'o':
+			if (strcmp(optarg, "i") == 0)
+				iflag = true;
+			break;
+		case 'b':
+			if (strcmp(optarg, "p") == 0)
+				mailq = true;
+			else if (strcmp(optarg, "m") != 0)
+				die(EX_USAGE, "-b%s is not supported (only -bm and -bp are)", optarg);
+			break;
+		case 'B': case 'N': case 'R': case 'V': case 'e': case 'h':
+		case 'G': case 'U': case 'm': case 'n': case 'v':
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (mailq)
+		run_mailq(confpath);
+
+	static struct config conf;
+	char err[512];
+	if (config_load(confpath ? confpath : DEFAULT_CONFIG, &conf, err, sizeof(err)) < 0)
+		die(EX_CONFIG, "%s", err);
+	struct passwd *pw = getpwuid(getuid());
+	if (pw == NULL)
+		die(EX_OSERR, "no user name for uid %u", (unsigned)getuid());
+
+	/* the envelope sender, and the From: a message without one gets */
+	char sender[ADDR_PATH_MAX + 1], self[ADDR_PATH_MAX + 1];
+	struct mailaddr a;
+	enum addr_err ae = sm_complete_addr(pw->pw_name, conf.hostname, &a);
+	if (ae != ADDR_OK || !addr_format(&a, self, sizeof(self)))
+		die(EX_DATAERR, "your user name does not make an address: %s", addr_strerror(ae));
+	if (from) {
+		ae = sm_parse_sender(from, conf.hostname, &a);
+		if (ae != ADDR_OK || !addr_format(&a, sender, sizeof(sender)))
+			die(EX_DATAERR, "bad sender address <%s>: %s", from, addr_strerror(ae));
+	} else {
+		strlcpy(sender, self, sizeof(sender));
+	}
+	char name[SM_FULLNAME_MAX + 1], from_line[ADDED_HEADERS_MAX / 2];
+	sm_gecos_name(pw->pw_gecos ? pw->pw_gecos : "", pw->pw_name, name, sizeof(name));
+	/* sm_format_from cuts a long -F name itself, on a character boundary */
+	if (sm_format_from(fullname ? fullname : name, self, from_line, sizeof(from_line)) == 0)
+		die(EX_SOFTWARE, "cannot make a From: field");
+
+	struct rlist r = { calloc(SUB_RCPT_MAX, sizeof(*r.v)), 0 };
+	if (r.v == NULL)
+		die(EX_OSERR, "out of memory");
+	for (int i = 0; i < argc; i++)
+		add_list(&r, argv[i], strlen(argv[i]), "command line", conf.hostname);
+	if (r.n == 0 && !tflag)
+		die(EX_USAGE, "no recipients given (name them, or use -t)");
+
+	struct buf in = { 0 }, msg = { 0 };
+	read_message(&in, !iflag, conf.max_message_size);
+	prepare(&in, &msg, tflag, &r, from_line, &conf);
+	free(in.p);
+	dedupe(&r);
+	if (r.n == 0)
+		die(EX_USAGE, "no recipients in the To:, Cc: or Bcc: fields");
+	if (msg.len > conf.max_message_size)
+		die(EX_DATAERR, "the message is larger than the limit of %llu octets",
+		    (unsigned long long)conf.max_message_size);
+	submit(&conf, sender, &r, &msg);
 }

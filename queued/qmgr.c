@@ -116,6 +116,7 @@ static struct {
 } q;
 
 static void schedule_run(void);
+static void stop_if_idle(void);
 
 static void qfile_name(uint64_t qid, char out[QID_LEN + 1]) { qid_format(qid, out); }
 
@@ -429,6 +430,7 @@ static void commit_flush(evutil_socket_t fd, short what, void *arg)
 	}
 	log_debug("group commit: %zu message(s), %zu durable", n, ok);
 	schedule_run();
+	stop_if_idle();
 }
 
 /* Q_STATS: an smtpd worker's counters, replacing what it said before. */
@@ -733,6 +735,7 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 				break;
 			}
 	schedule_run();
+	stop_if_idle();
 }
 
 static void inflight_result(struct inflight *f, uint32_t rcpt, uint8_t status, const char *detail)
@@ -976,15 +979,22 @@ static void schedule_run(void)
 	mdb_txn_abort(txn);
 }
 
+/* Once stopping, exits as soon as nothing is in flight (reports still
+ * waiting for a lookup keep it up to the deadline): called on SIGTERM,
+ * after each batch of results or commits, and each second. */
+static void stop_if_idle(void)
+{
+	if (q.stopping && q.inflight == NULL && q.commits == NULL &&
+	    (bounce_pending() == 0 || q.auth == NULL))
+		event_base_loopexit(q.base, NULL);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	(void)arg;
-	/* reports still waiting for a lookup keep it up to the deadline */
-	if (q.stopping && q.inflight == NULL && q.commits == NULL &&
-	    (bounce_pending() == 0 || q.auth == NULL))
-		event_base_loopexit(q.base, NULL);
+	stop_if_idle();
 	bounce_retry();
 	schedule_run();
 }
@@ -1257,6 +1267,7 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	submit_stop();
 	struct timeval tv = { 10, 0 };
 	event_base_loopexit(q.base, &tv);
+	stop_if_idle();
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -1296,10 +1307,48 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One listing of queue/, then one pass over the index against it (no
+ * per-message stat: 100,000 queued messages reconcile in a fraction of
+ * a second). Index entries without a file are dropped, files without
+ * an entry (a commit cut short, or a message done but not yet
+ * unlinked) removed. */
 static void reconcile(void)
 {
-	uint64_t *ids = NULL;
-	size_t nids = 0, cap = 0, missing = 0, orphans = 0, strange = 0;
+	uint64_t *files = NULL;
+	uint8_t *seen = NULL;
+	size_t nfiles = 0, cap = 0, nids = 0, missing = 0, orphans = 0, strange = 0;
+	int dfd = fcntl(q.queue_dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	if (d == NULL)
+		fatal("reconcile: reading queue directory");
+	while ((de = readdir(d)) != NULL) {
+		uint64_t qid;
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		bool regular = de->d_type == DT_REG || (de->d_type == DT_UNKNOWN &&
+		    fstatat(q.queue_dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode));
+		if (!regular || !qid_parse(de->d_name, strlen(de->d_name), &qid)) {
+			log_warnx("reconcile: unknown file '%s' in the queue left alone", de->d_name);
+			strange++;
+			continue;
+		}
+		if (nfiles == cap) {
+			cap = cap ? cap * 2 : 1024;
+			uint64_t *n = reallocarray(files, cap, sizeof(*files));
+			if (n == NULL)
+				fatalx("reconcile: out of memory");
+			files = n;
+		}
+		files[nfiles++] = qid;
+	}
+	closedir(d);
+	if (nfiles)
+		qsort(files, nfiles, sizeof(*files), cmp_u64);
+	if ((seen = calloc(nfiles ? nfiles : 1, 1)) == NULL)
+		fatalx("reconcile: out of memory");
+
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -1311,18 +1360,12 @@ static void reconcile(void)
 		struct qmsg m;
 		uint64_t qid = k.mv_size == 8 ? qindex_unkey(k.mv_data) : 0;
 		char name[QID_LEN + 1];
-		struct stat st;
 		qfile_name(qid, name);
 		bool good = qid && qrecord_decode(v.mv_data, v.mv_size, &m);
-		if (good && fstatat(q.queue_dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-			if (nids == cap) {
-				cap = cap ? cap * 2 : 1024;
-				uint64_t *n = reallocarray(ids, cap, sizeof(*ids));
-				if (n == NULL)
-					fatalx("reconcile: out of memory");
-				ids = n;
-			}
-			ids[nids++] = qid;
+		const uint64_t *f = good && nfiles ? bsearch(&qid, files, nfiles, sizeof(*files), cmp_u64) : NULL;
+		if (f) {
+			seen[f - files] = 1;
+			nids++;
 			qmsg_free(&m);
 		} else {
 			/* an index entry whose file is gone (or unreadable) cannot
@@ -1342,32 +1385,18 @@ static void reconcile(void)
 	mdb_cursor_close(cur);
 	if (mdb_txn_commit(txn) != 0)
 		fatalx("reconcile: index commit failed");
-	if (nids)
-		qsort(ids, nids, sizeof(*ids), cmp_u64);
-	int dfd = fcntl(q.queue_dirfd, F_DUPFD_CLOEXEC, 0);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	struct dirent *de;
-	if (d == NULL)
-		fatal("reconcile: reading queue directory");
-	while ((de = readdir(d)) != NULL) {
-		uint64_t qid;
-		if (de->d_name[0] == '.')
-			continue;
-		if (!qid_parse(de->d_name, strlen(de->d_name), &qid)) {
-			log_warnx("reconcile: unknown file '%s' in the queue left alone", de->d_name);
-			strange++;
-			continue;
-		}
-		if (nids && bsearch(&qid, ids, nids, sizeof(*ids), cmp_u64))
+	for (size_t i = 0; i < nfiles; i++) {
+		if (seen[i])
 			continue;
 		/* never acknowledged (a commit cut short), or finished but not
 		 * yet unlinked: either way nobody needs it */
-		unlinkat(q.queue_dirfd, de->d_name, 0);
+		unlink_qfile(files[i]);
 		orphans++;
 	}
-	closedir(d);
-	free(ids);
-	fsync(q.queue_dirfd);
+	free(files);
+	free(seen);
+	if (orphans)
+		fsync(q.queue_dirfd);
 	log_info("reconcile: %zu message(s) queued, %zu orphan file(s) removed, "
 	    "%zu index entr%s without a file dropped, %zu unknown file(s)",
 	    nids, orphans, missing, missing == 1 ? "y" : "ies", strange);

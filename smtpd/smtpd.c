@@ -69,6 +69,10 @@ static void on_queue_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 	session_on_queue(sess, h->type, p, h->len, fd);
 }
 
+/* A restarted queued is back within a fraction of a second; a connect
+ * to a Unix socket that is not there yet costs a few microseconds. */
+static const struct timeval queue_retry = { 0, 100000 };
+
 static void on_queue_close(struct ipc_chan *ch, void *arg)
 {
 	struct smtpd *s = arg;
@@ -79,8 +83,7 @@ static void on_queue_close(struct ipc_chan *ch, void *arg)
 	for (uint32_t i = 0; i < s->sessions.nslots; i++)
 		if (s->sessions.slots[i] && session_waiting_on(s->sessions.slots[i], true))
 			session_peer_lost(s->sessions.slots[i], true);
-	struct timeval tv = { 1, 0 };
-	evtimer_add(s->ev_queue_retry, &tv);
+	evtimer_add(s->ev_queue_retry, &queue_retry);
 }
 
 void smtpd_queue_connect(struct smtpd *s)
@@ -95,17 +98,14 @@ void smtpd_queue_connect(struct smtpd *s)
 		warned = true;
 		if (fd >= 0)
 			close(fd);
-		/* queued is usually just starting: look again soon */
-		struct timeval tv = { 0, 200000 };
-		evtimer_add(s->ev_queue_retry, &tv);
+		evtimer_add(s->ev_queue_retry, &queue_retry);
 		return;
 	}
 	s->queue = ipc_chan_new(s->base, fd, on_queue_msg, on_queue_close, s);
 	s->stats_dirty = true; /* a new queued knows nothing yet */
 	if (s->queue == NULL) {
 		close(fd);
-		struct timeval tv = { 1, 0 };
-		evtimer_add(s->ev_queue_retry, &tv);
+		evtimer_add(s->ev_queue_retry, &queue_retry);
 		return;
 	}
 	s->queue_epoch++;
