@@ -42,6 +42,14 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import children, cpu_ticks, free_port, proc_stat, tree_rev, cpu_model  # noqa: E402
+from benchlib import wait as _wait  # noqa: E402
+
+
+def wait(pred, timeout, what, check=None, step=0.05):
+    _wait(pred, timeout, what, check, step, fail=die)
+
 CACHE = os.path.join(ROOT, "build", "bench-cache")
 PROG = "ctl-scale"
 START_TIMEOUT = 30       # each daemon up and answering
@@ -78,12 +86,6 @@ def _child_setup(new_session=False):
     return f
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def greets(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
@@ -91,36 +93,6 @@ def greets(port):
             return s.recv(100).startswith(b"220")
     except OSError:
         return False
-
-
-def wait(pred, timeout, what, check=None, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check:
-            check()
-        if pred():
-            return
-        time.sleep(step)
-    die(f"timed out after {timeout} s waiting for {what}")
-
-
-def proc_stat(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            st = f.read()
-    except OSError:
-        return None
-    return st[st.rindex(")") + 2:].split()
-
-
-def children(ppid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            f = proc_stat(int(d))
-            if f and int(f[1]) == ppid:
-                out.append(int(d))
-    return out
 
 
 def pgrp_members(pgid):
@@ -131,11 +103,6 @@ def pgrp_members(pgid):
             if f and int(f[2]) == pgid and f[0] != "Z":
                 out.append(int(d))
     return out
-
-
-def cpu_ticks(pid):
-    f = proc_stat(pid)
-    return sum(int(x) for x in f[11:15]) if f else 0
 
 
 def machine_busy():
@@ -920,17 +887,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
     # ---- report ----
 
     def header(self):
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True).stdout.strip() or "?"
-        if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                          capture_output=True, text=True).stdout.strip():
-            rev += " + uncommitted changes"
-        model = "unknown model"
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+        rev = tree_rev()
+        model = cpu_model()
         mem = "?"
         with open("/proc/meminfo") as f:
             for line in f:

@@ -35,6 +35,14 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import children, cpu_ticks, free_port, tree_rev, cpu_model  # noqa: E402
+from benchlib import wait as _wait  # noqa: E402
+
+
+def wait(pred, timeout, what, check=None, step=0.05):
+    _wait(pred, timeout, what, check, step, fail=die)
+
 # POSTERN_BUILD: binaries built elsewhere (then no `make` here)
 BUILD = os.environ.get("POSTERN_BUILD") or os.path.join(ROOT, "build")
 CACHE = os.path.join(ROOT, "build", "bench-cache")
@@ -83,12 +91,6 @@ def _die_with_parent():
         pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def port_taken(addr, port):
     """True when addr:port cannot be bound (something listens there, or
     on the wildcard address)."""
@@ -125,32 +127,6 @@ def dns_probe(port):
             return False
 
 
-def children(ppid):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        if int(st[st.rindex(")") + 2:].split()[1]) == ppid:
-            out.append(int(d))
-    return out
-
-
-def cpu_ticks(pid):
-    """utime + stime (and those of reaped children) of pid, 0 when gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            st = f.read()
-    except OSError:
-        return 0
-    fields = st[st.rindex(")") + 2:].split()
-    return sum(int(x) for x in fields[11:15])
-
-
 def machine_ticks():
     with open("/proc/stat") as f:
         for line in f:
@@ -169,17 +145,6 @@ def label(pid):
     if a.startswith("postern-"):
         return a
     return os.path.basename(a.split(" ")[0]) + " (parent)"
-
-
-def wait(pred, timeout, what, check=None):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check:
-            check()
-        if pred():
-            return
-        time.sleep(0.05)
-    die(f"timed out after {timeout} s waiting for {what}")
 
 
 class Bench:
@@ -491,17 +456,8 @@ dns_trust_anchor none
 
     def report(self, t0, t_accept, t_end, failure, pids, before, after, sink_cpu, machine):
         n = self.msgs
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True).stdout.strip() or "?"
-        if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                          capture_output=True, text=True).stdout.strip():
-            rev += " + uncommitted changes"
-        model = "unknown model"
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+        rev = tree_rev()
+        model = cpu_model()
         print(f"bench/smtp-relay: {n} messages of {self.size} bytes, {self.sessions} sessions "
               f"(smtp-source, one message per connection), to <{RCPT}>")
         print(f"postern   {rev}, own instance on {self.listen_addr}:{self.listen_port}, "
