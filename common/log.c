@@ -37,12 +37,24 @@ void log_setname(const char *progname)
 	}
 }
 
+void log_clean(char *line, size_t cap, int wanted)
+{
+	for (unsigned char *p = (unsigned char *)line; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	/* a cut line says so */
+	if (wanted >= (int)cap && cap > 4)
+		memcpy(line + cap - 4, "...", 4);
+}
+
 static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
     __attribute__((format(printf, 2, 0)));
 static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[2048];
-	vsnprintf(line, sizeof(line), fmt, ap);
+	/* one event, one line: text from peers (a HELO name, a remote
+	 * server's reply) cannot start a forged line of its own */
+	log_clean(line, sizeof(line), vsnprintf(line, sizeof(line), fmt, ap));
 	if (log_stderr) {
 		char ts[32];
 		struct timespec now;

@@ -8,7 +8,13 @@
 
 #include <stdbool.h>
 
+#include <stddef.h>
+
 void log_init(const char *progname, bool to_stderr);
+/* What every line goes through (pure; exposed for its unit test):
+ * control characters become '?', and a line vsnprintf had to cut
+ * (wanted: its return value) ends in "...". */
+void log_clean(char *line, size_t cap, int wanted);
 /* Changes the name shown (e.g. after fork into a child role). */
 void log_setname(const char *progname);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
