@@ -4,6 +4,8 @@
 #include "ctlmsg.h"
 #include "proto.h"
 
+#include <string.h>
+
 void ctlmsg_act_encode(struct ipc_buf *b, uint8_t action, const uint64_t *ids, uint32_t n)
 {
 	ipcb_u8(b, action);
@@ -58,6 +60,21 @@ void ctlmsg_stats_encode(struct ipc_buf *b, const struct stat_kv *kv, size_t n)
 	}
 }
 
+/* Names reach an administrator's terminal and Prometheus: only what
+ * "daemon_metric{label=\"value\"}" needs. */
+static bool stat_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		char c = *s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("_{}=\",. :-", c)))
+			return false;
+	}
+	return true;
+}
+
 int ctlmsg_stats_decode(const uint8_t *p, size_t len, struct stat_kv *out, size_t max)
 {
 	struct ipc_rd r;
@@ -68,7 +85,7 @@ int ctlmsg_stats_decode(const uint8_t *p, size_t len, struct stat_kv *out, size_
 	for (uint32_t i = 0; i < n; i++) {
 		ipcr_str(&r, out[i].name, sizeof(out[i].name));
 		out[i].value = ipcr_u64(&r);
-		if (!r.err && out[i].name[0] == '\0')
+		if (!r.err && !stat_name_ok(out[i].name))
 			r.err = true;
 	}
 	return ipcr_done(&r) ? (int)n : -1;

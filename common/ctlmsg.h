@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_IDS_MAX 65536   /* queue ids per C_ACT */
+#define CTL_IDS_MAX 8192    /* queue ids per C_ACT: one index transaction */
 #define STATS_MAX 128       /* counters per list */
 #define STATS_NAME_MAX 95   /* "daemon_metric{label=\"value\"}" */
 
@@ -37,7 +37,8 @@ bool ctlmsg_pause_decode(const uint8_t *p, size_t len, uint8_t *what, bool *paus
 
 /* Counter lists: (u32 n, n x (str name, u64 value)) */
 void ctlmsg_stats_encode(struct ipc_buf *b, const struct stat_kv *kv, size_t n);
-/* Returns the count (<= max) or -1 on a malformed or oversized list. */
+/* Returns the count (<= max) or -1 on a malformed or oversized list,
+ * or a name with other characters than letters, digits and _{}=",. :- */
 int ctlmsg_stats_decode(const uint8_t *p, size_t len, struct stat_kv *out, size_t max);
 
 #endif

@@ -106,36 +106,44 @@ static void stop_all(struct monitor *m, int sig)
 			kill(m->helper[i].pid, sig);
 }
 
+static void reap_one(struct monitor *m, pid_t pid, int status)
+{
+	const char *how = WIFSIGNALED(status) ? "killed by signal" : "exited with";
+	int code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+	if (pid == m->worker) {
+		m->worker = 0;
+		if (!m->stopping) {
+			log_warnx("%s %s %d; stopping", m->spec->worker_title, how, code);
+			m->exit_code = 1;
+		}
+		stop_all(m, SIGTERM);
+	} else if (helper_of(m, pid) != NULL) {
+		struct helper *hp = helper_of(m, pid);
+		hp->pid = 0;
+		if (!m->stopping) {
+			log_warnx("%s %s %d; restarting it", hp->title, how, code);
+			/* one that keeps dying at start is restarted more slowly */
+			if (time(NULL) - hp->started < 5)
+				hp->failures++;
+			else
+				hp->failures = 0;
+			hp->restart_at = time(NULL) + (hp->failures > 3 ? 5 : 0);
+		}
+	} else if (m->spec->on_child_exit) {
+		m->spec->on_child_exit(m->worker_ctl, pid, status, m->spec->hook_arg);
+	}
+}
+
 static void reap(struct monitor *m)
 {
 	int status;
 	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		const char *how = WIFSIGNALED(status) ? "killed by signal" : "exited with";
-		int code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
-		if (pid == m->worker) {
-			m->worker = 0;
-			if (!m->stopping) {
-				log_warnx("%s %s %d; stopping", m->spec->worker_title, how, code);
-				m->exit_code = 1;
-			}
-			stop_all(m, SIGTERM);
-		} else if (helper_of(m, pid) != NULL) {
-			struct helper *hp = helper_of(m, pid);
-			hp->pid = 0;
-			if (!m->stopping) {
-				log_warnx("%s %s %d; restarting it", hp->title, how, code);
-				/* one that keeps dying at start is restarted more slowly */
-				if (time(NULL) - hp->started < 5)
-					hp->failures++;
-				else
-					hp->failures = 0;
-				hp->restart_at = time(NULL) + (hp->failures > 3 ? 5 : 0);
-			}
-		} else if (m->spec->on_child_exit) {
-			m->spec->on_child_exit(m->worker_ctl, pid, status, m->spec->hook_arg);
-		}
-	}
+	/* the worker first: helpers that end because it died are then
+	 * part of the stop, not restarted */
+	if (m->worker > 0 && waitpid(m->worker, &status, WNOHANG) == m->worker)
+		reap_one(m, m->worker, status);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reap_one(m, pid, status);
 }
 
 /* One frame from the worker. The worker faces the network, so a frame

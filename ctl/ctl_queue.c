@@ -25,7 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define ACT_BATCH 8192 /* ids per C_ACT frame (one index transaction each) */
+#define ACT_BATCH CTL_IDS_MAX /* ids per C_ACT frame (one index transaction each) */
 
 static const struct config *conf;
 

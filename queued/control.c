@@ -24,7 +24,7 @@
 static struct {
 	struct event_base *base;
 	const struct queued_ctx *ctx;
-	struct event *ev_accept;
+	struct event *ev_accept, *ev_resume;
 	size_t nclients;
 } c;
 
@@ -184,8 +184,16 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	(void)arg;
 	uid_t uid = (uid_t)-1;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* out of descriptors: look again in a second, not in a busy loop */
+			struct timeval tv = { 1, 0 };
+			log_warn("control: accept");
+			event_del(c.ev_accept);
+			event_add(c.ev_resume, &tv);
+		}
 		return;
+	}
 	if (!peer_allowed(fd, &uid)) {
 		log_warnx("control: refusing uid %u (not root, not in group postern-admin)", (unsigned)uid);
 		close(fd);
@@ -202,11 +210,20 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	c.nclients++;
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_add(c.ev_accept, NULL);
+}
+
 void control_init(struct event_base *base, const struct queued_ctx *ctx)
 {
 	c.base = base;
 	c.ctx = ctx;
 	c.ev_accept = event_new(base, ctx->control_fd, EV_READ | EV_PERSIST, on_accept, NULL);
+	c.ev_resume = evtimer_new(base, on_resume, NULL);
 	event_add(c.ev_accept, NULL);
 }
 

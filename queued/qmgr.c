@@ -71,11 +71,14 @@ struct commit {
 	struct qmsg msg;
 	/* a local submission's (submit.c): told the outcome instead */
 	void (*done)(void *arg, uint64_t qid, bool ok);
+	bool from_smtpd;  /* for the counters: client may be gone by now */
 	void *done_arg;
 };
 
-/* Which agent has a recipient of an in-flight message. */
-enum { AT_NONE = 0, AT_LOCAL, AT_REMOTE };
+/* Which agent has a recipient of an in-flight message; AT_DONE: its
+ * result is in, not yet written to the index (posternctl's actions
+ * leave it alone too). */
+enum { AT_NONE = 0, AT_LOCAL, AT_REMOTE, AT_DONE };
 
 /* One message whose due recipients are with the delivery agents. */
 struct inflight {
@@ -314,6 +317,7 @@ static void handle_commit(struct client *c, uint32_t reqid, const uint8_t *p, si
 		return;
 	}
 	k->client = c;
+	k->from_smtpd = true;
 	k->reqid = reqid;
 	k->fd = f->fd;
 	free(f);
@@ -403,7 +407,7 @@ static void commit_flush(evutil_socket_t fd, short what, void *arg)
 		if (durable) {
 			ok++;
 			q.committed++;
-			if (k->client)
+			if (k->from_smtpd)
 				q.n.accepted_smtp++;
 			else if (k->done)
 				q.n.accepted_local++;
@@ -740,7 +744,8 @@ static void results_flush(evutil_socket_t fd, short what, void *arg)
 
 static void inflight_result(struct inflight *f, uint32_t rcpt, uint8_t status, const char *detail)
 {
-	if (f->outstanding == 0 || rcpt >= f->nrcpt || f->at[rcpt] == AT_NONE)
+	if (f->outstanding == 0 || rcpt >= f->nrcpt ||
+	    (f->at[rcpt] != AT_LOCAL && f->at[rcpt] != AT_REMOTE))
 		return;
 	struct result *r = &f->results[f->nresults++];
 	r->rcpt = rcpt;
@@ -750,7 +755,7 @@ static void inflight_result(struct inflight *f, uint32_t rcpt, uint8_t status, c
 		q.ninflight_local--;
 	else
 		q.ninflight_remote--;
-	f->at[rcpt] = AT_NONE;
+	f->at[rcpt] = AT_DONE;
 	f->outstanding--;
 	if (f->outstanding == 0) {
 		f->done = true;
@@ -984,7 +989,7 @@ static void schedule_run(void)
  * after each batch of results or commits, and each second. */
 static void stop_if_idle(void)
 {
-	if (q.stopping && q.inflight == NULL && q.commits == NULL &&
+	if (q.stopping && q.inflight == NULL && q.commits == NULL && !submit_busy() &&
 	    (bounce_pending() == 0 || q.auth == NULL))
 		event_base_loopexit(q.base, NULL);
 }
@@ -1074,7 +1079,6 @@ static bool act_on(uint8_t action, struct qmsg *m, const struct inflight *f, uin
 			strlcpy(r->last_error, "5.0.0 returned to sender by the administrator",
 			    sizeof(r->last_error));
 			which[(*nwhich)++] = i;
-			q.n.bounced++;
 			changed = true;
 			break;
 		}
@@ -1094,7 +1098,7 @@ int qmgr_act(uint8_t action, const uint64_t *ids, uint32_t n, uint32_t *done)
 	uint64_t *changed = calloc(n ? n : 1, sizeof(*changed));
 	uint64_t *gone = calloc(n ? n : 1, sizeof(*gone));
 	struct report *reports = calloc(n ? n : 1, sizeof(*reports));
-	size_t nchanged = 0, ngone = 0, nreports = 0;
+	size_t nchanged = 0, ngone = 0, nreports = 0, nbounced = 0;
 	int rc = changed && gone && reports ? mdb_txn_begin(q.idx.env, NULL, 0, &txn) : ENOMEM;
 	for (uint32_t k = 0; k < n && rc == 0; k++) {
 		struct qmsg m;
@@ -1129,6 +1133,7 @@ int qmgr_act(uint8_t action, const uint64_t *ids, uint32_t n, uint32_t *done)
 		if (did)
 			changed[nchanged++] = m.qid;
 		/* no report about a report, nor to the null sender */
+		nbounced += nwhich;
 		if (did && nwhich && m.sender[0] && !(m.flags & QF_DSN)) {
 			reports[nreports].m = m;
 			reports[nreports].which = which;
@@ -1144,6 +1149,7 @@ int qmgr_act(uint8_t action, const uint64_t *ids, uint32_t n, uint32_t *done)
 		mdb_txn_abort(txn);
 	if (rc == 0) {
 		*done = (uint32_t)nchanged;
+		q.n.bounced += nbounced;
 		for (size_t i = 0; i < nchanged; i++) {
 			char name[QID_LEN + 1];
 			qfile_name(changed[i], name);

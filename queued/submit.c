@@ -139,6 +139,11 @@ static void sub_free(struct sub *u)
 		accept_on(true);
 }
 
+bool submit_busy(void)
+{
+	return s.nsubs > 0;
+}
+
 /* The client is gone (or must go) without an answer. A message with
  * the group commit stays there; its callback frees u. */
 static void sub_drop(struct sub *u)

@@ -58,6 +58,9 @@ struct event_base;
 void submit_init(struct event_base *base, int listen_fd, const struct config *conf);
 /* Stops accepting (SIGTERM); submissions in progress may finish. */
 void submit_stop(void);
+/* A submission is in progress, or its answer not yet written: the
+ * queue manager does not exit before it is done (or its deadline). */
+bool submit_busy(void);
 
 /* Local recipients are looked up through the queue manager's auth
  * helper (qmgr_auth()), as smtpd does with its own; submit.c's request

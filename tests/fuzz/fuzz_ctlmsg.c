@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (k > STATS_MAX)
 			abort();
 		for (int i = 0; i < k; i++)
-			if (kv[i].name[0] == '\0' || strlen(kv[i].name) > STATS_NAME_MAX)
+			if (kv[i].name[0] == '\0' || strlen(kv[i].name) > STATS_NAME_MAX ||
+			    strcspn(kv[i].name, "\n\r\t\x1b") != strlen(kv[i].name))
 				abort();
 		ipcb_init(&b);
 		ctlmsg_stats_encode(&b, kv, (size_t)k);

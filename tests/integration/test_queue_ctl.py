@@ -370,3 +370,26 @@ def test_non_admin_refused_admin_group_allowed(make_postern, admin_user):
     idx = os.path.join(p.spool, "index")
     assert oct(os.stat(os.path.join(idx, "data.mdb")).st_mode & 0o777) == "0o640"
     assert os.stat(idx).st_mode & 0o2000
+
+
+def test_actions_leave_recipients_in_delivery_alone(make_postern, mx_peer, unbound_server):
+    """A message whose local recipient is delivered while its remote one
+    is still being sent (the MX takes its time over DATA): bounce and
+    hold must not touch either. The local result is in but not yet
+    written to the index (it is written when the whole message is
+    done); acting on it would report a delivered recipient as failed."""
+    port = free_port()
+    mx_peer("127.0.0.1", port=port, data_delay=6)
+    p = make_postern(relay="127.0.0.0/8", dns=unbound_server,
+                     extra_conf=f"relayhost 127.0.0.1:{port}\n")
+    send(p, "alice@example.test", ["bob@example.test", "far@slow.test"], "in delivery")
+    p.wait_mail("bob", 1)
+    qid = queue_json(p)[0]["id"]
+    assert p.ctl("bounce", qid, check=False).stdout.strip() == "0 messages returned to sender"
+    assert p.ctl("hold", "--all").stdout.strip() == "0 messages held"
+    wait_for(lambda: queue_json(p) == [], timeout=60, what="the remote recipient sent")
+    time.sleep(1)
+    assert p.maildir_files("alice") == []   # no report
+    log = p.log("queued")
+    assert "to=<far@slow.test>" in log and "status=sent" in log
+    assert "returned to sender by the administrator" not in log

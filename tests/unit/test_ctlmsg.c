@@ -117,6 +117,16 @@ static void test_stats(void **state)
 	ipcb_u64(&b, 1);
 	assert_int_equal(ctlmsg_stats_decode(b.data, b.len, out, STATS_MAX), -1);
 	ipcb_free(&b);
+	/* a terminal escape or a second Prometheus line in a name */
+	const char *bad[] = { "smtpd_x\x1b[2J", "smtpd_x 1\npostern_fake", "a\tb" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ipcb_init(&b);
+		ipcb_u32(&b, 1);
+		ipcb_cstr(&b, bad[i]);
+		ipcb_u64(&b, 1);
+		assert_int_equal(ctlmsg_stats_decode(b.data, b.len, out, STATS_MAX), -1);
+		ipcb_free(&b);
+	}
 }
 
 int main(void)
