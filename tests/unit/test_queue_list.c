@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bsd/string.h>
 #include <cmocka.h>
 
 #include "queue_list.h"
@@ -27,18 +28,18 @@ static void setup_msg(void)
 	msg.qid = 0x1A2B3C4D5E6F7081ULL;
 	msg.arrival_ms = NOW - 30 * MIN;
 	msg.size = 1234;
-	strcpy(msg.sender, "Alice@Example.test");
+	strlcpy(msg.sender, "Alice@Example.test", sizeof(msg.sender));
 	msg.nrcpt = 3;
 	msg.rcpts = rcpts;
-	strcpy(rcpts[0].addr, "bob@remote.test");
+	strlcpy(rcpts[0].addr, "bob@remote.test", sizeof(rcpts[0].addr));
 	rcpts[0].remote = 1;
 	rcpts[0].state = RS_DEFERRED;
-	strcpy(rcpts[0].last_error, "451 4.7.1 later\x1b[2J");
-	strcpy(rcpts[1].addr, "carol@done.test");
+	strlcpy(rcpts[0].last_error, "451 4.7.1 later\x1b[2J", sizeof(rcpts[0].last_error));
+	strlcpy(rcpts[1].addr, "carol@done.test", sizeof(rcpts[1].addr));
 	rcpts[1].remote = 1;
 	rcpts[1].state = RS_DELIVERED;
-	strcpy(rcpts[2].addr, "dave@example.test");
-	strcpy(rcpts[2].mailbox, "dave");
+	strlcpy(rcpts[2].addr, "dave@example.test", sizeof(rcpts[2].addr));
+	strlcpy(rcpts[2].mailbox, "dave", sizeof(rcpts[2].mailbox));
 	rcpts[2].state = RS_HELD;
 }
 
