@@ -93,6 +93,16 @@ static uint16_t control_call(int fd, uint16_t type, const struct ipc_buf *b, uin
 	return h.type;
 }
 
+/* A connection for one request: connect, call, close. */
+static uint16_t control_request(uint16_t type, const struct ipc_buf *b, uint8_t **payload,
+    uint32_t *len, int *fd_out)
+{
+	int fd = control_connect();
+	uint16_t t = control_call(fd, type, b, payload, len, fd_out);
+	close(fd);
+	return t;
+}
+
 /* ---- options shared by the listings and the actions ---- */
 
 struct qopts {
@@ -278,7 +288,7 @@ static const char show_help[] =
     "recipient with its state and last error; --json: a JSON array.\n"
     "filters:\n" FILTER_HELP;
 
-static int show_envelope(uint64_t qid, bool json, struct qmsg *keep)
+static int show_envelope(uint64_t qid, bool json)
 {
 	struct qindex idx;
 	struct qmsg m;
@@ -301,10 +311,7 @@ static int show_envelope(uint64_t qid, bool json, struct qmsg *keep)
 	} else {
 		qshow_envelope(stdout, &m, now_ms());
 	}
-	if (keep)
-		*keep = m;
-	else
-		qmsg_free(&m);
+	qmsg_free(&m);
 	return EXIT_OK;
 }
 
@@ -312,21 +319,20 @@ static int show_envelope(uint64_t qid, bool json, struct qmsg *keep)
  * descriptor comes from queued: group postern-admin cannot open it). */
 static int show_message(uint64_t qid)
 {
-	int rc = show_envelope(qid, false, NULL);
+	int rc = show_envelope(qid, false);
 	if (rc != EXIT_OK)
 		return rc;
 	fputc('\n', stdout);
 	fflush(stdout);
-	int fd = control_connect(), mfd = -1;
+	int mfd = -1;
 	struct ipc_buf b;
 	uint8_t *p = NULL;
 	uint32_t len;
 	ipcb_init(&b);
 	ipcb_u64(&b, qid);
-	control_call(fd, C_MSG, &b, &p, &len, &mfd);
+	control_request(C_MSG, &b, &p, &len, &mfd);
 	ipcb_free(&b);
 	free(p);
-	close(fd);
 	if (mfd < 0) {
 		fprintf(stderr, "posternctl: queued sent no file\n");
 		return EXIT_FAIL;
@@ -374,7 +380,7 @@ int ctl_show(int argc, char **argv)
 		if (i != argc - 1 || o.filtered || (msg && o.json))
 			usage_exit(show_help);
 		uint64_t qid = parse_id(argv[i]);
-		return msg ? show_message(qid) : show_envelope(qid, o.json, NULL);
+		return msg ? show_message(qid) : show_envelope(qid, o.json);
 	}
 	usage_exit(show_help);
 	return EXIT_USAGE;
@@ -575,20 +581,18 @@ int ctl_pause(int argc, char **argv, bool pause)
 		k++;
 	if (k == sizeof(what) / sizeof(what[0]))
 		usage_exit(pause_help);
-	int fd = control_connect();
 	struct ipc_buf b;
 	uint8_t *p = NULL;
 	uint32_t len;
 	ipcb_init(&b);
 	ipcb_u8(&b, what[k].bits);
 	ipcb_u8(&b, pause);
-	control_call(fd, C_PAUSE, &b, &p, &len, NULL);
+	control_request(C_PAUSE, &b, &p, &len, NULL);
 	ipcb_free(&b);
 	struct ipc_rd r;
 	ipcr_init(&r, p, len);
 	uint32_t now = ipcr_u32(&r);
 	free(p);
-	close(fd);
 	printf("paused:%s%s%s%s\n", now & CTL_PAUSE_LOCAL ? " local" : "", now & CTL_PAUSE_REMOTE ? " remote" : "",
 	    now & CTL_PAUSE_ACCEPT ? " accept" : "", now ? "" : " nothing");
 	return EXIT_OK;
@@ -645,11 +649,9 @@ int ctl_stats(int argc, char **argv)
 		fprintf(stderr, "posternctl: reading the queue index: %s\n", mdb_strerror(rc));
 		return EXIT_FAIL;
 	}
-	int fd = control_connect();
 	uint8_t *p = NULL;
 	uint32_t len;
-	control_call(fd, C_STATS, NULL, &p, &len, NULL);
-	close(fd);
+	control_request(C_STATS, NULL, &p, &len, NULL);
 	struct stat_kv kv[STATS_MAX + RS_MAX + 3];
 	int got = ctlmsg_stats_decode(p, len, kv, STATS_MAX);
 	free(p);
@@ -718,12 +720,10 @@ int ctl_reload(int argc, char **argv)
 		return EXIT_OK;
 	}
 	/* group postern-admin: queued's root process signals for us */
-	int fd = control_connect();
 	uint8_t *p = NULL;
 	uint32_t len;
-	control_call(fd, C_RELOAD, NULL, &p, &len, NULL);
+	control_request(C_RELOAD, NULL, &p, &len, NULL);
 	free(p);
-	close(fd);
 	puts("reload: requested through queued");
 	return EXIT_OK;
 }
