@@ -10,6 +10,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class Abort(Exception):
+    """A run that cannot go on: the script reports it and cleans up."""
+
+
+def die(msg):
+    raise Abort(msg)
+
+
 def proc_stat(pid):
     """The fields of /proc/PID/stat after the command name, or None."""
     try:

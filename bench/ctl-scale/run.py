@@ -44,6 +44,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchlib import children, cpu_ticks, free_port, proc_stat, tree_rev, cpu_model  # noqa: E402
+from benchlib import Abort, die  # noqa: E402
 from benchlib import wait as _wait  # noqa: E402
 
 
@@ -63,16 +64,8 @@ PF_USER = "pfbench"          # Postfix's mail_owner for the comparison
 PF_GROUP = "pfbench-drop"    # and its setgid_group
 
 
-class Abort(Exception):
-    pass
-
-
 def note(msg):
     print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
-
-
-def die(msg):
-    raise Abort(msg)
 
 
 def _child_setup(new_session=False):

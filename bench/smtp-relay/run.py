@@ -37,6 +37,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchlib import children, cpu_ticks, free_port, tree_rev, cpu_model  # noqa: E402
+from benchlib import Abort, die  # noqa: E402
 from benchlib import wait as _wait  # noqa: E402
 
 
@@ -57,16 +58,8 @@ SENDER = "alice@example.test"
 RCPT = "bench@relay.bench.test"
 
 
-class Abort(Exception):
-    pass
-
-
 def note(msg):
     print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
-
-
-def die(msg):
-    raise Abort(msg)
 
 
 def env_int(name, default, lo, hi):
