@@ -28,7 +28,7 @@ CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS))
 endif
 
 COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
-             common/config.c common/tables.c common/privsep.c \
+             common/config.c common/config_reload.c common/tables.c common/privsep.c \
              common/monitor.c common/auth.c common/netserver.c \
              common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c \
              common/pidfile.c common/ctlmsg.c common/msgfilter.c

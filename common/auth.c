@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 struct auth_state {
-	const struct config *conf;
+	struct config *conf;
 	struct tables tables;
 	struct timespec users_mtime, aliases_mtime;
 	ino_t users_ino, aliases_ino;
@@ -229,7 +229,9 @@ int auth_helper_main(int sock, void *arg)
 			close(fd);
 		struct ipc_rd rd;
 		ipcr_init(&rd, p, h.len);
-		if (h.type == A_LOOKUP)
+		if (h.type == P_CONFIG)
+			config_apply_frame(st.conf, p, h.len); /* domains, for user@domain */
+		else if (h.type == A_LOOKUP)
 			answer_lookup(&st, sock, h.reqid, &rd);
 		else if (h.type == A_AUTH)
 			answer_auth(&st, sock, h.reqid, &rd);

@@ -638,7 +638,7 @@ int config_parse(const char *text, size_t len, const char *fname,
 	return 0;
 }
 
-int config_load(const char *path, struct config *c, char *err, size_t errlen)
+char *config_read(const char *path, size_t *len, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
@@ -647,27 +647,37 @@ int config_load(const char *path, struct config *c, char *err, size_t errlen)
 	size_t got = 0;
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	if (st.st_size > CONFIG_MAX_FILE) {
 		snprintf(err, errlen, "%s: file larger than %d bytes", path, CONFIG_MAX_FILE);
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
 		close(fd);
 		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return NULL;
 	}
 	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)n;
 	close(fd);
+	*len = got;
+	return buf;
+}
+
+int config_load(const char *path, struct config *c, char *err, size_t errlen)
+{
+	size_t got;
+	char *buf = config_read(path, &got, err, errlen);
+	if (buf == NULL)
+		return -1;
 	int r = config_parse(buf, got, path, c, err, errlen);
 	free(buf);
 	if (r < 0)

@@ -107,6 +107,26 @@ int config_parse(const char *text, size_t len, const char *fname,
     struct config *c, char *err, size_t errlen);
 /* Reads and parses the file at path (at most CONFIG_MAX_FILE bytes). */
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
+/* The file's bytes (malloc'd, *len of them, at most CONFIG_MAX_FILE);
+ * NULL with "path: reason" in err. */
+char *config_read(const char *path, size_t *len, char *err, size_t errlen);
+
+/* SIGHUP (config_reload.c). Takes into cur the keys of fresh that can
+ * change while a daemon runs and keeps the others (listen, spool,
+ * mail_root, users, aliases, max_sessions, the resolver's and the
+ * relayhost's settings, ...). changed gets the names of the keys it
+ * took ("domain, max_message_size"), restart those that differ but were
+ * kept; "" for none. */
+void config_take_live(struct config *cur, const struct config *fresh, char *changed,
+    size_t changedlen, char *restart, size_t restartlen);
+/* config_parse of text (errors name cur->path), then config_take_live;
+ * -1 with "file:line: message" in err when it does not parse, and cur
+ * unchanged. */
+int config_reload(struct config *cur, const char *text, size_t len, char *changed,
+    size_t changedlen, char *restart, size_t restartlen, char *err, size_t errlen);
+/* A worker's or helper's side of P_CONFIG: config_reload, logging a
+ * failure (the monitor parsed the same bytes, so only memory fails). */
+void config_apply_frame(struct config *conf, const uint8_t *p, size_t len);
 
 bool config_is_local_domain(const struct config *c, const char *domain);
 /* Whether the listener kind speaks SMTP (smtp, submission, submissions)

@@ -166,6 +166,30 @@ static bool worker_request(struct monitor *m)
 	return true;
 }
 
+/* SIGHUP: postern.conf again. A file that does not parse changes
+ * nothing (the error says where); otherwise the live keys change here
+ * and, through P_CONFIG, in the worker and its helpers. */
+static void reload(struct monitor *m)
+{
+	struct config *conf = m->spec->conf;
+	char err[1024], changed[1024], restart[1024];
+	size_t len;
+	if (conf == NULL)
+		return;
+	char *text = config_read(conf->path, &len, err, sizeof(err));
+	if (text == NULL || config_reload(conf, text, len, changed, sizeof(changed), restart,
+	    sizeof(restart), err, sizeof(err)) < 0) {
+		log_warnx("SIGHUP: %s; the running configuration stays", err);
+		free(text);
+		return;
+	}
+	log_info("SIGHUP: %s reloaded; changed: %s%s%s", conf->path, changed[0] ? changed : "nothing",
+	    restart[0] ? "; needs a restart to change: " : "", restart);
+	if (ipc_send_fd(m->worker_ctl, P_CONFIG, 0, text, len, -1) < 0)
+		log_warn("passing the configuration to %s", m->spec->worker_title);
+	free(text);
+}
+
 int monitor_run(const struct monitor_spec *spec)
 {
 	struct monitor m = { .spec = spec };
@@ -236,13 +260,12 @@ int monitor_run(const struct monitor_spec *spec)
 			if (!m.stopping)
 				log_info("signal %d: stopping", sig);
 			stop_all(&m, SIGTERM);
-		} else if (sig == SIGHUP) {
-			if (tls && m.worker > 0)
+		} else if (sig == SIGHUP && m.worker > 0 && !m.stopping) {
+			reload(&m);
+			if (tls) {
 				log_info("SIGHUP: reloading %s", spec->tls_conf->tls_certificate);
-			if (tls && m.worker > 0 && !m.stopping)
 				tls_send_creds(m.worker_ctl, spec->tls_conf);
-			if (m.worker > 0)
-				kill(m.worker, SIGHUP);
+			}
 		}
 		reap(&m);
 		time_t now = time(NULL);

@@ -44,6 +44,11 @@ struct monitor_spec {
 	/* smtpd, pop3d: when it names a certificate, the worker gets it as a
 	 * P_TLS frame at start and again on every SIGHUP. */
 	const struct config *tls_conf;
+	/* The running configuration. On SIGHUP the monitor re-reads its
+	 * file, takes the live keys (config_take_live) and sends the worker
+	 * the file's bytes (P_CONFIG); helpers and sessions forked later
+	 * start from the updated copy. */
+	struct config *conf;
 };
 
 /* A daemon's root start-up: options (-f config, -d log to stderr, -F

@@ -161,7 +161,9 @@ pid_t proc_spawn(const char *title, int (*fn)(int sock, void *arg), void *arg,
 		_exit(1);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	/* reload is the monitor's, which passes postern.conf down (P_CONFIG):
+	 * a SIGHUP sent to a child by mistake (pkill) must not end it */
+	signal(SIGHUP, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t none;

@@ -56,6 +56,9 @@ enum msg_type {
 	P_TLS,             /* (str certificate chain PEM, str private key PEM) */
 	/* queued's worker -> its monitor: posternctl reload */
 	P_RELOAD,          /* (): SIGHUP to every daemon with a pid file in run/; no reply */
+	/* monitor -> worker on SIGHUP, once the monitor has parsed it; the
+	 * worker passes the same frame on to its helpers (same type) */
+	P_CONFIG,          /* the bytes of postern.conf as the payload, raw; no reply */
 
 	/* client (queued, smtpd, posternctl; the relay agent over a socket
 	 * queued connects for it) -> resolver; the

@@ -943,6 +943,13 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		start_listening(l);
 		return;
 	}
+	if (h->type == P_CONFIG && fd < 0) {
+		/* sessions are the monitor's children: they start from its copy */
+		config_apply_frame(l->conf, p, h->len);
+		if (l->auth)
+			ipc_chan_send(l->auth, P_CONFIG, 0, p, h->len, -1);
+		return;
+	}
 	if (h->type == P_HELPER && fd >= 0) {
 		if (l->auth)
 			auth_lost(l);
@@ -987,17 +994,6 @@ static void on_ctl_close(struct ipc_chan *ch, void *arg)
 	log_warnx("monitor gone; exiting");
 	l->ctl = NULL;
 	event_base_loopexit(l->base, NULL);
-}
-
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	struct login *l = arg;
-	/* the monitor sends the certificate again (P_TLS); the users file
-	 * is re-read by the auth helper when it changes */
-	log_info("SIGHUP: %sother postern.conf changes need a restart",
-	    l->conf->tls_certificate[0] ? "the certificate is reloaded; " : "");
 }
 
 static void on_term(evutil_socket_t sig, short what, void *arg)
@@ -1055,10 +1051,8 @@ int login_main(int ctl, void *arg)
 	}
 	struct event *e_term = evsignal_new(l->base, SIGTERM, on_term, l);
 	struct event *e_int = evsignal_new(l->base, SIGINT, on_term, l);
-	struct event *e_hup = evsignal_new(l->base, SIGHUP, on_hup, l);
 	evsignal_add(e_term, NULL);
 	evsignal_add(e_int, NULL);
-	evsignal_add(e_hup, NULL);
 	log_info("ready: %zu listener(s), accepting once the auth helper%s up", a->nlisten,
 	    a->conf->tls_certificate[0] ? " and TLS are" : " is");
 	event_base_dispatch(l->base);

@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 		.on_worker_msg = on_login_request,
 		.on_child_exit = on_session_exit,
 		.tls_conf = &conf,
+		.conf = &conf,
 	};
 	return monitor_run(&spec);
 }

@@ -48,7 +48,7 @@ struct delivery {
 	char detail[256];
 };
 
-static const struct config *conf;
+static struct config *conf;
 static char host_part[128]; /* hostname made safe for Maildir names */
 static unsigned long seq;
 
@@ -215,7 +215,19 @@ static void deliver_batch(struct delivery *ds, size_t n)
 	}
 }
 
-static bool read_request(int sock, struct delivery *d)
+static void set_host_part(void)
+{
+	size_t j = 0;
+	for (const char *h = conf->hostname; *h && j < sizeof(host_part) - 1; h++)
+		host_part[j++] = (*h == '/' || *h == ':' || *h == ',') ? '_' : *h;
+	host_part[j] = '\0';
+}
+
+enum { REQ_EOF, REQ_DELIVERY, REQ_NONE };
+
+/* One frame from the queue manager into d: REQ_DELIVERY (d holds a
+ * request, or its failure), REQ_NONE (it was P_CONFIG), REQ_EOF. */
+static int read_request(int sock, struct delivery *d)
 {
 	struct ipc_hdr h;
 	uint8_t *p;
@@ -224,7 +236,16 @@ static bool read_request(int sock, struct delivery *d)
 	d->outfd = -1;
 	d->msgfd = -1;
 	if (ipc_recv(sock, &h, &p, &fd) <= 0)
-		return false;
+		return REQ_EOF;
+	if (h.type == P_CONFIG) {
+		/* only hostname matters here, in the Maildir file names */
+		if (fd >= 0)
+			close(fd);
+		config_apply_frame(conf, p, h.len);
+		set_host_part();
+		free(p);
+		return REQ_NONE;
+	}
 	struct ipc_rd r;
 	ipcr_init(&r, p, h.len);
 	d->reqid = h.reqid;
@@ -239,7 +260,7 @@ static bool read_request(int sock, struct delivery *d)
 		snprintf(d->detail, sizeof(d->detail), "malformed delivery request");
 	}
 	free(p);
-	return true;
+	return REQ_DELIVERY;
 }
 
 int local_main(int sock, void *arg)
@@ -247,22 +268,24 @@ int local_main(int sock, void *arg)
 	static struct delivery batch[BATCH_MAX];
 	conf = arg;
 	log_setname("postern/local");
-	size_t j = 0;
-	for (const char *h = conf->hostname; *h && j < sizeof(host_part) - 1; h++)
-		host_part[j++] = (*h == '/' || *h == ':' || *h == ',') ? '_' : *h;
-	host_part[j] = '\0';
+	set_host_part();
 	privsep_drop(USER_VMAIL, conf->mail_root);
 	umask(077);
 	for (;;) {
 		size_t n = 0;
-		if (!read_request(sock, &batch[n]))
+		int r = read_request(sock, &batch[n]);
+		if (r == REQ_EOF)
 			break;
+		if (r == REQ_NONE)
+			continue;
 		n++;
 		struct pollfd pfd = { .fd = sock, .events = POLLIN };
 		while (n < BATCH_MAX && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
-			if (!read_request(sock, &batch[n]))
+			r = read_request(sock, &batch[n]);
+			if (r == REQ_EOF)
 				break;
-			n++;
+			if (r == REQ_DELIVERY)
+				n++;
 		}
 		deliver_batch(batch, n);
 		for (size_t i = 0; i < n; i++) {
@@ -274,11 +297,11 @@ int local_main(int sock, void *arg)
 			ipcb_u32(&b, d->rcpt);
 			ipcb_u8(&b, d->status);
 			ipcb_cstr(&b, d->detail);
-			int r = ipc_send_fd(sock, L_RESULT, d->reqid, b.data, b.len, -1);
+			int sent = ipc_send_fd(sock, L_RESULT, d->reqid, b.data, b.len, -1);
 			ipcb_free(&b);
 			if (d->msgfd >= 0)
 				close(d->msgfd);
-			if (r < 0)
+			if (sent < 0)
 				return 1;
 		}
 	}

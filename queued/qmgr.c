@@ -1207,6 +1207,17 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 {
 	(void)ch;
 	(void)arg;
+	if (h->type == P_CONFIG && fd < 0) {
+		/* the monitor parsed it; each helper takes what it uses. A
+		 * helper restarted later starts from the monitor's copy. */
+		config_apply_frame(q.ctx->conf, p, h->len);
+		struct ipc_chan *helpers[] = { q.lda, q.auth, q.relay };
+		for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+			if (helpers[i])
+				ipc_chan_send(helpers[i], P_CONFIG, 0, p, h->len, -1);
+		schedule_run(); /* concurrency may have grown, retry times shrunk */
+		return;
+	}
 	if (h->type != P_HELPER || fd < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -1274,14 +1285,6 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv = { 10, 0 };
 	event_base_loopexit(q.base, &tv);
 	stop_if_idle();
-}
-
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	(void)arg;
-	log_info("SIGHUP: postern.conf reload is not implemented; restart to apply changes");
 }
 
 /* ---- start-up reconciliation ---- */
@@ -1449,9 +1452,7 @@ int qmgr_main(int ctl, void *arg)
 	struct event *e_term = evsignal_new(q.base, SIGTERM, on_term, NULL);
 	struct event *e_int = evsignal_new(q.base, SIGINT, on_term, NULL);
 	evsignal_add(e_term, NULL);
-	struct event *e_hup = evsignal_new(q.base, SIGHUP, on_hup, NULL);
 	evsignal_add(e_int, NULL);
-	evsignal_add(e_hup, NULL);
 	log_info("ready");
 	event_base_dispatch(q.base);
 	log_info("exiting: %llu committed, %llu delivered in this run",

@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 		.on_worker_msg = on_qmgr_msg,
 		.worker_keep_fds = worker_fds,
 		.worker_nkeep = 3,
+		.conf = &conf,
 	};
 	return monitor_run(&spec);
 }

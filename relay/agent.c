@@ -36,6 +36,7 @@ struct relay_env relay;
 #define ROUTE_RETRY_MS 5000      /* an old route's grace after a failed refresh */
 
 static struct ipc_chan *qm;            /* the queue manager */
+static struct config *conf_live;       /* relay.conf, which P_CONFIG updates */
 static LIST_HEAD(, dest) dests = LIST_HEAD_INITIALIZER(dests);
 
 /* ---- results ---- */
@@ -331,6 +332,12 @@ static void on_qm_msg(struct ipc_chan *ch, const struct ipc_hdr *h, const uint8_
 	case R_DNS_OK:
 		dnsc_connected(fd);
 		break;
+	case P_CONFIG:
+		/* timeouts, concurrency and hostname apply to what starts next */
+		if (fd >= 0)
+			close(fd);
+		config_apply_frame(conf_live, p, h->len);
+		break;
 	default:
 		if (fd >= 0)
 			close(fd);
@@ -381,9 +388,9 @@ static void read_password(const char *path)
 
 int relay_main(int sock, void *arg)
 {
-	const struct config *conf = arg;
+	struct config *conf = arg;
 	char empty[PATH_MAX];
-	relay.conf = conf;
+	relay.conf = conf_live = conf;
 	log_setname("postern/relay");
 	if (conf->relayhost_password_file[0])
 		read_password(conf->relayhost_password_file);

@@ -161,6 +161,7 @@ int main(int argc, char **argv)
 		.worker_arg = &args,
 		.worker_keep_fds = &args.listen_fd,
 		.worker_nkeep = 1,
+		.conf = &conf,
 	};
 	return monitor_run(&spec);
 }

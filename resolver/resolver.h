@@ -17,7 +17,7 @@
 #define RESOLVER_MAX_UPSTREAMS 8
 
 struct resolver_args {
-	const struct config *conf;
+	struct config *conf;
 	int listen_fd;                                  /* run/dns.sock */
 	uid_t allowed[RESOLVER_MAX_ALLOWED];            /* peers that may query */
 	size_t nallowed;

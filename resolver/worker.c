@@ -448,15 +448,16 @@ static void on_selftest(void *arg, int err, struct ub_result *res)
 	ub_resolve_free(res);
 }
 
+/* P_CONFIG: of what can change live, only dns_timeout matters here */
 static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h, const uint8_t *p,
     int fd, void *arg)
 {
 	(void)ch;
-	(void)h;
-	(void)p;
 	(void)arg;
 	if (fd >= 0)
 		close(fd);
+	else if (h->type == P_CONFIG)
+		config_apply_frame(w.args->conf, p, h->len);
 }
 
 static void on_ctl_close(struct ipc_chan *ch, void *arg)
@@ -481,14 +482,6 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv = { (time_t)(w.conf->dns_timeout_ms / 1000) + 1, 0 };
 	event_base_loopexit(w.base, &tv);
 	maybe_exit();
-}
-
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	(void)arg;
-	log_info("SIGHUP: postern.conf reload is not implemented; restart to apply changes");
 }
 
 int resolver_worker_main(int ctl, void *arg)
@@ -522,10 +515,8 @@ int resolver_worker_main(int ctl, void *arg)
 	w.ctl = ipc_chan_new(w.base, ctl, on_ctl_msg, on_ctl_close, NULL);
 	struct event *e_term = evsignal_new(w.base, SIGTERM, on_term, NULL);
 	struct event *e_int = evsignal_new(w.base, SIGINT, on_term, NULL);
-	struct event *e_hup = evsignal_new(w.base, SIGHUP, on_hup, NULL);
 	evsignal_add(e_term, NULL);
 	evsignal_add(e_int, NULL);
-	evsignal_add(e_hup, NULL);
 	log_info("ready: %zu upstream(s), timeout %llu ms, DNSSEC %s", w.args->nupstream,
 	    (unsigned long long)w.conf->dns_timeout_ms, w.args->nta ? "on" : "off");
 	event_base_dispatch(w.base);
@@ -535,7 +526,6 @@ int resolver_worker_main(int ctl, void *arg)
 	event_free(w.ev_listen);
 	event_free(e_term);
 	event_free(e_int);
-	event_free(e_hup);
 	ipc_chan_free(w.ctl);
 	ub_ctx_delete(w.ub);
 	event_base_free(w.base);

@@ -179,6 +179,14 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h,
 		start_listening(s);
 		return;
 	}
+	if (h->type == P_CONFIG && fd < 0) {
+		/* sessions read s->conf as they go: each limit applies from
+		 * the next command on, the timeouts from the next wait */
+		config_apply_frame(s->conf, p, h->len);
+		if (s->auth)
+			ipc_chan_send(s->auth, P_CONFIG, 0, p, h->len, -1);
+		return;
+	}
 	if (h->type != P_HELPER || fd < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -239,16 +247,6 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 			session_shutdown(s->sessions.slots[i]);
 	struct timeval tv = { 10, 0 };
 	event_base_loopexit(s->base, &tv);
-}
-
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	(void)arg;
-	/* users and aliases are re-read by the auth helper on change; the
-	 * monitor sends the certificate again */
-	log_info("SIGHUP: certificates are reloaded; other postern.conf changes need a restart");
 }
 
 static void on_check_done(evutil_socket_t fd, short what, void *arg)
@@ -343,12 +341,10 @@ static int worker_main(int ctl, void *arg)
 	}
 	struct event *e_term = evsignal_new(s->base, SIGTERM, on_term, s);
 	struct event *e_int = evsignal_new(s->base, SIGINT, on_term, s);
-	struct event *e_hup = evsignal_new(s->base, SIGHUP, on_hup, s);
 	struct event *e_tick = event_new(s->base, -1, EV_PERSIST, on_check_done, s);
 	struct timeval tick = { 0, 200000 };
 	evsignal_add(e_term, NULL);
 	evsignal_add(e_int, NULL);
-	evsignal_add(e_hup, NULL);
 	event_add(e_tick, &tick);
 	s->ev_stats = event_new(s->base, -1, EV_PERSIST, push_stats, s);
 	struct timeval second = { 1, 0 };
@@ -387,6 +383,7 @@ int main(int argc, char **argv)
 		.worker_keep_fds = sd.listen_fds,
 		.worker_nkeep = sd.nlisten,
 		.tls_conf = &conf,
+		.conf = &conf,
 	};
 	return monitor_run(&spec);
 }

@@ -2,7 +2,9 @@
  * fuzz_config.c: libFuzzer target for common/config.c: config_parse on
  * the whole input (errors must be "file:..." and NUL-terminated, a good
  * parse must respect every limit), plus netmask_parse / netmask_match
- * and sockaddr_parse on the first line.
+ * and sockaddr_parse on the first line; and config_reload of the input
+ * onto a fixed configuration, which must keep every restart-only key
+ * and name what it changed in NUL-terminated lists.
  */
 #include <netinet/in.h>
 #include <stdint.h>
@@ -11,11 +13,40 @@
 
 #include "config.h"
 
-static struct config conf;
+static struct config conf, running, before;
+
+static const char base_text[] =
+    "domain example.org\nlisten smtp 127.0.0.1:25\nspool /var/spool/postern\n"
+    "tls_certificate /etc/c.pem\ntls_key /etc/c.key\n";
+
+static void check_reload(const uint8_t *data, size_t size)
+{
+	char err[256], changed[64], restart[64];
+	if (running.ndomains == 0 &&
+	    config_parse(base_text, sizeof(base_text) - 1, "base", &running, err, sizeof(err)) < 0)
+		abort();
+	memcpy(&before, &running, sizeof(before));
+	memset(changed, 0x7f, sizeof(changed));
+	memset(restart, 0x7f, sizeof(restart));
+	if (config_reload(&running, (const char *)data, size, changed, sizeof(changed), restart,
+	    sizeof(restart), err, sizeof(err)) < 0) {
+		if (memcmp(&before, &running, sizeof(before)) != 0)
+			abort();
+		return;
+	}
+	if (memchr(changed, '\0', sizeof(changed)) == NULL ||
+	    memchr(restart, '\0', sizeof(restart)) == NULL ||
+	    memcmp(running.listen, before.listen, sizeof(before.listen)) != 0 ||
+	    strcmp(running.spool, before.spool) != 0 || strcmp(running.mail_root, before.mail_root) != 0 ||
+	    running.max_sessions != before.max_sessions || strcmp(running.relayhost, before.relayhost) != 0)
+		abort();
+	memcpy(&running, &before, sizeof(running));
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256];
+	check_reload(data, size);
 	memset(err, 0x7f, sizeof(err));
 	if (config_parse((const char *)data, size, "fuzz.conf", &conf, err, sizeof(err)) < 0) {
 		if (memchr(err, '\0', sizeof(err)) == NULL || strncmp(err, "fuzz.conf", 9) != 0)

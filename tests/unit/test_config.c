@@ -5,7 +5,8 @@
  * netmask_parse / netmask_match / config_is_relay_client,
  * config_is_local_domain and sockaddr_parse; the resolver's keys
  * (forward, dns_timeout, dns_trust_anchor, dns_insecure_domain) and
- * forward_parse, relayhost_parse.
+ * forward_parse, relayhost_parse; what a SIGHUP takes
+ * (config_reload.c: config_reload, config_take_live).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <bsd/string.h>
 
 #include "config.h"
 
@@ -904,6 +907,102 @@ static void test_load(void **state)
 	rmdir(dir);
 }
 
+/* config_reload: live keys change, the others keep their running value
+ * and are named; a file that does not parse changes nothing. */
+static struct config fresh;
+
+static void reload(const char *text, char *changed, char *restart, size_t len)
+{
+	err[0] = '\0';
+	int r = config_reload(&conf, text, strlen(text), changed, len, restart, len, err, sizeof(err));
+	if (r != 0)
+		print_error("unexpected error: %s\n", err);
+	assert_int_equal(r, 0);
+}
+
+static void test_reload(void **state)
+{
+	(void)state;
+	char changed[512], restart[512];
+	parse_ok(BASE "max_message_size 10M\nspool /var/spool/a\n");
+	strlcpy(conf.path, "/etc/postern/postern.conf", sizeof(conf.path));
+	strlcpy(conf.confdir, "/etc/postern", sizeof(conf.confdir));
+
+	/* the same file: nothing to say */
+	reload(BASE "max_message_size 10M\nspool /var/spool/a\n", changed, restart, sizeof(changed));
+	assert_string_equal(changed, "");
+	assert_string_equal(restart, "");
+
+	reload("domain example.org\ndomain example.net\nlisten smtp 127.0.0.1:2526\n"
+	    "max_message_size 1M\nspool /var/spool/b\nrelayhost smarthost.example\n"
+	    "sender_grant alice @example.net\nrelay_networks 10.0.0.0/8\n"
+	    "max_sessions 7\nretry_min 1m\n", changed, restart, sizeof(changed));
+	assert_string_equal(changed, "domain, relay_networks, max_message_size, retry_min, sender_grant");
+	assert_string_equal(restart, "listen, spool, max_sessions, relayhost");
+	/* taken */
+	assert_int_equal(conf.ndomains, 2);
+	assert_true(config_is_local_domain(&conf, "example.net"));
+	assert_int_equal(conf.max_message_size, 1024 * 1024);
+	assert_int_equal(conf.retry_min_ms, 60 * 1000);
+	assert_true(config_sender_granted(&conf, "alice", "bob", "example.net"));
+	assert_int_equal(conf.nrelay_nets, 1);
+	/* kept */
+	assert_string_equal(conf.spool, "/var/spool/a");
+	assert_int_equal(ntohs(((struct sockaddr_in *)&conf.listen[0].addr)->sin_port), 2525);
+	assert_string_equal(conf.relayhost, "");
+	assert_int_equal(conf.max_sessions, 1000);
+	assert_string_equal(conf.path, "/etc/postern/postern.conf");
+	assert_string_equal(conf.confdir, "/etc/postern");
+
+	/* a bad file: "file:line: message", and nothing changes */
+	memcpy(&fresh, &conf, sizeof(fresh));
+	const char *bad = BASE "max_message_size 1M\nmax_recipients 0\n";
+	assert_int_equal(config_reload(&conf, bad, strlen(bad), changed, sizeof(changed), restart,
+	    sizeof(restart), err, sizeof(err)), -1);
+	assert_true(strncmp(err, "/etc/postern/postern.conf:4: ", 29) == 0);
+	assert_memory_equal(&fresh, &conf, sizeof(conf));
+}
+
+static void test_reload_tls(void **state)
+{
+	(void)state;
+	char changed[512], restart[512];
+	/* TLS on: another certificate is taken */
+	parse_ok(BASE "tls_certificate /etc/a.pem\ntls_key /etc/a.key\n");
+	reload(BASE "tls_certificate /etc/b.pem\ntls_key /etc/b.key\n", changed, restart,
+	    sizeof(changed));
+	assert_string_equal(changed, "tls_certificate, tls_key");
+	assert_string_equal(restart, "");
+	assert_string_equal(conf.tls_certificate, "/etc/b.pem");
+	/* turning it off, or on, needs a restart: listeners depend on it */
+	reload(BASE, changed, restart, sizeof(changed));
+	assert_string_equal(changed, "");
+	assert_string_equal(restart, "tls_certificate, tls_key");
+	assert_string_equal(conf.tls_certificate, "/etc/b.pem");
+	parse_ok(BASE);
+	reload(BASE "tls_certificate /etc/b.pem\ntls_key /etc/b.key\n", changed, restart,
+	    sizeof(changed));
+	assert_string_equal(restart, "tls_certificate, tls_key");
+	assert_string_equal(conf.tls_certificate, "");
+}
+
+/* A list of names that does not fit ends in "...", never cut silently. */
+static void test_reload_names_cut(void **state)
+{
+	(void)state;
+	char changed[16], restart[16];
+	parse_ok(BASE);
+	memcpy(&fresh, &conf, sizeof(fresh));
+	fresh.max_message_size = 2048;
+	fresh.max_recipients = 5;
+	fresh.timeout_command_ms = 5000;
+	fresh.spool[1] = 'x';
+	config_take_live(&conf, &fresh, changed, sizeof(changed), restart, sizeof(restart));
+	assert_string_equal(changed, "max_message_...");
+	assert_string_equal(restart, "spool");
+	assert_int_equal(conf.timeout_command_ms, 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -925,6 +1024,9 @@ int main(void)
 		cmocka_unit_test(test_relay_keys),
 		cmocka_unit_test(test_forward_parse),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_reload_tls),
+		cmocka_unit_test(test_reload_names_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
