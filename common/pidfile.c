@@ -80,6 +80,12 @@ static bool is_daemon(pid_t pid, const char *name)
 	return strcmp(comm, name) == 0;
 }
 
+bool pidfile_running(const char *spool, const char *name)
+{
+	pid_t pid = read_pid(spool, name);
+	return pid > 0 && is_daemon(pid, name);
+}
+
 int pidfile_signal_all(const char *spool, int sig)
 {
 	int n = 0;

@@ -8,6 +8,8 @@
 #ifndef POSTERN_PIDFILE_H
 #define POSTERN_PIDFILE_H
 
+#include <stdbool.h>
+
 /* Writes run/<name>.pid under spool (logs and goes on when it cannot:
  * only reload needs it). */
 void pidfile_write(const char *spool, const char *name);
@@ -16,5 +18,7 @@ void pidfile_remove(const char *spool, const char *name);
 /* Sends sig to every postern daemon whose pid file is there and whose
  * process is still that daemon (/proc/PID/comm); returns how many. */
 int pidfile_signal_all(const char *spool, int sig);
+/* Whether the daemon's pid file names a live process of that daemon. */
+bool pidfile_running(const char *spool, const char *name);
 
 #endif

@@ -9,6 +9,8 @@
 #define DNS_SOCKET "run/dns.sock"     /* the resolver's, relative to the spool root */
 #define CONTROL_SOCKET "run/control.sock" /* queued's, for posternctl (root, postern-admin) */
 #define SUBMIT_SOCKET "run/submit.sock"   /* queued's, for sendmail (any local user) */
+#define POP3D_STATS_FILE "run/pop3d.stats" /* pop3d's counters (root:postern-admin 0640),
+                                              a counter list as in C_STATS_OK */
 
 enum msg_type {
 	/* smtpd -> queued */
@@ -59,6 +61,9 @@ enum msg_type {
 	/* monitor -> worker on SIGHUP, once the monitor has parsed it; the
 	 * worker passes the same frame on to its helpers (same type) */
 	P_CONFIG,          /* the bytes of postern.conf as the payload, raw; no reply */
+	/* pop3d login process -> its monitor, each second they change */
+	P_STATS,           /* (u32 n, n x (str name, u64 value)): its counters, absolute;
+	                      no reply. The monitor writes POP3D_STATS_FILE */
 
 	/* client (queued, smtpd, posternctl; the relay agent over a socket
 	 * queued connects for it) -> resolver; the

@@ -13,10 +13,12 @@
 #include "privsep.h"
 #include "proto.h"
 #include "queue_list.h"
+#include "tables.h"
 #include "util.h"
 
 #include <bsd/string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -604,8 +606,9 @@ static const char stats_help[] =
     "usage: posternctl stats [--json | --prometheus]\n"
     "counters since each daemon started (smtpd: sessions, accepted messages,\n"
     "authentications, refusals by reply code; queued: messages taken in,\n"
-    "deliveries, deferrals, bounces, pause state), and the queue's content\n"
-    "now by recipient state.\n";
+    "deliveries, deferrals, bounces, pause state; pop3d, when it runs:\n"
+    "connections, logins, mail sessions), and the queue's content now by\n"
+    "recipient state.\n";
 
 struct queue_count {
 	uint64_t messages, bytes, rcpt[RS_MAX + 1];
@@ -633,6 +636,30 @@ static void split_name(const char *name, char *base, size_t baselen, const char 
 	*labels = brace ? brace : "";
 }
 
+/* pop3d's counters, which its root process writes to run/pop3d.stats:
+ * how many went into kv, 0 when pop3d does not run, -1 on an error
+ * (said). */
+static int pop3d_stats(struct stat_kv *kv, size_t max)
+{
+	char path[PATH_MAX], err[512];
+	size_t len;
+	if (!pidfile_running(conf->spool, "pop3d"))
+		return 0;
+	textf(path, sizeof(path), "%s/%s", conf->spool, POP3D_STATS_FILE);
+	char *text = read_small_file(AT_FDCWD, path, 64 * 1024, &len, err, sizeof(err));
+	if (text == NULL && errno == ENOENT)
+		return 0; /* not written yet: pop3d is starting */
+	if (text == NULL) {
+		fprintf(stderr, "posternctl: %s\n", err);
+		return -1;
+	}
+	int got = ctlmsg_stats_decode((const uint8_t *)text, len, kv, max);
+	free(text);
+	if (got < 0)
+		fprintf(stderr, "posternctl: %s: not a counter list\n", path);
+	return got;
+}
+
 int ctl_stats(int argc, char **argv)
 {
 	struct qopts o;
@@ -652,15 +679,19 @@ int ctl_stats(int argc, char **argv)
 	uint8_t *p = NULL;
 	uint32_t len;
 	control_request(C_STATS, NULL, &p, &len, NULL);
-	struct stat_kv kv[STATS_MAX + RS_MAX + 3];
+	static struct stat_kv kv[2 * STATS_MAX + RS_MAX + 3];
 	int got = ctlmsg_stats_decode(p, len, kv, STATS_MAX);
 	free(p);
 	if (got < 0) {
 		fprintf(stderr, "posternctl: malformed answer from queued\n");
 		return EXIT_FAIL;
 	}
-	/* the queue's content, counted here from the index */
 	size_t n = (size_t)got;
+	int pop3 = pop3d_stats(kv + n, STATS_MAX);
+	if (pop3 < 0)
+		return EXIT_FAIL;
+	n += (size_t)pop3;
+	/* the queue's content, counted here from the index */
 	textf(kv[n].name, sizeof(kv[n].name), "queue_messages");
 	kv[n++].value = qc.messages;
 	textf(kv[n].name, sizeof(kv[n].name), "queue_bytes");

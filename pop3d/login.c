@@ -23,6 +23,7 @@
 #include "pop3d.h"
 #include "auth.h"
 #include "authfail.h"
+#include "ctlmsg.h"
 #include "ipc.h"
 #include "log.h"
 #include "netserver.h"
@@ -93,6 +94,12 @@ struct login {
 	struct authfail *af;
 	SSL_CTX *tls;    /* new connections get this one; older ones keep theirs */
 	bool stopping;
+	/* counters for posternctl stats, pushed to the monitor (P_STATS)
+	 * each second they change; the monitor writes run/pop3d.stats */
+	uint64_t connections, refused, logins_ok, logins_failed, logins_blocked;
+	bool stats_dirty;
+	uint32_t stats_conns_sent; /* connections now, as last pushed */
+	struct event *ev_stats;
 };
 
 struct conn {
@@ -195,6 +202,8 @@ static bool refuse_blocked(struct conn *c)
 {
 	if (!authfail_blocked(c->l->af, &c->peer))
 		return false;
+	c->l->logins_blocked++;
+	c->l->stats_dirty = true;
 	log_info("[%s]: login refused: too many failed logins from this address", c->ip);
 	reply(c, TOO_MANY_FAILURES);
 	c->errors++;
@@ -230,6 +239,8 @@ static void send_password(struct conn *c, const char *user, const char *pass, si
 static void auth_failed(struct conn *c)
 {
 	uint64_t ms = authfail_record(c->l->af, &c->peer, c->tried);
+	c->l->logins_failed++;
+	c->l->stats_dirty = true;
 	log_info("[%s]: authentication failed for \"%s\"; answering in %llu ms", c->ip,
 	    c->tried, (unsigned long long)ms);
 	c->state = C_DELAY;
@@ -539,6 +550,8 @@ static void on_auth_answer(struct conn *c, uint16_t type, const uint8_t *p, size
 			return;
 		}
 		memcpy(c->ticket, t, TICKET_LEN);
+		c->l->logins_ok++;
+		c->l->stats_dirty = true;
 		log_info("[%s]: %s authenticated%s%s", c->ip, c->canon, c->tls ? " over " : "",
 		    c->tls ? tls_version(c->bev) : "");
 		c->state = C_FLUSH;
@@ -824,21 +837,26 @@ static void conn_accept(struct listener *li, int fd, const struct sockaddr_stora
 	struct login *l = li->l;
 	char ip[INET6_ADDRSTRLEN];
 	sockaddr_ip_text(peer, ip);
+	l->stats_dirty = true;
 	if (l->conns.used >= l->conf->max_sessions) {
+		l->refused++;
 		log_info("[%s]: refused: %u connections already", ip, l->conns.used);
 		refuse(li, fd, "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
 		return;
 	}
 	if (count_ip(l, peer) >= l->conf->max_sessions_per_ip) {
+		l->refused++;
 		log_info("[%s]: refused: too many connections from this address", ip);
 		refuse(li, fd, "-ERR [SYS/TEMP] Too many connections from your address\r\n");
 		return;
 	}
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
+		l->refused++;
 		refuse(li, fd, "-ERR [SYS/TEMP] Out of resources\r\n");
 		return;
 	}
+	l->connections++;
 	c->l = l;
 	c->peer = *peer;
 	c->loopback = sockaddr_is_loopback(peer);
@@ -1021,6 +1039,33 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(l->base, &tv);
 }
 
+/* P_STATS: this process's counters, absolute; the monitor adds its
+ * mail sessions and writes them where posternctl stats reads them. */
+static void push_stats(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct login *l = arg;
+	if (l->ctl == NULL || (!l->stats_dirty && l->stats_conns_sent == l->conns.used))
+		return;
+	const struct stat_kv kv[] = {
+		{ "pop3d_connections_total", l->connections },
+		{ "pop3d_connections_now", l->conns.used },
+		{ "pop3d_refused_total", l->refused },
+		{ "pop3d_logins_total{result=\"ok\"}", l->logins_ok },
+		{ "pop3d_logins_total{result=\"failed\"}", l->logins_failed },
+		{ "pop3d_logins_total{result=\"blocked\"}", l->logins_blocked },
+	};
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ctlmsg_stats_encode(&b, kv, sizeof(kv) / sizeof(kv[0]));
+	if (ipc_chan_sendb(l->ctl, P_STATS, 0, &b, -1) == 0) {
+		l->stats_dirty = false;
+		l->stats_conns_sent = l->conns.used;
+	}
+	ipcb_free(&b);
+}
+
 int login_main(int ctl, void *arg)
 {
 	struct login_args *a = arg;
@@ -1053,6 +1098,12 @@ int login_main(int ctl, void *arg)
 	struct event *e_int = evsignal_new(l->base, SIGINT, on_term, l);
 	evsignal_add(e_term, NULL);
 	evsignal_add(e_int, NULL);
+	/* the first push (all zero) tells posternctl that pop3d is up */
+	l->stats_dirty = true;
+	l->ev_stats = event_new(l->base, -1, EV_PERSIST, push_stats, l);
+	struct timeval second = { 1, 0 };
+	if (l->ev_stats == NULL || event_add(l->ev_stats, &second) < 0)
+		fatalx("out of memory");
 	log_info("ready: %zu listener(s), accepting once the auth helper%s up", a->nlisten,
 	    a->conf->tls_certificate[0] ? " and TLS are" : " is");
 	event_base_dispatch(l->base);

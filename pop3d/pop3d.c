@@ -14,6 +14,7 @@
  */
 #include "pop3d.h"
 #include "auth.h"
+#include "ctlmsg.h"
 #include "ipc.h"
 #include "log.h"
 #include "monitor.h"
@@ -25,6 +26,8 @@
 #include "util.h"
 
 #include <bsd/string.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,8 @@ static struct config conf;
 static struct login_args largs;
 static struct running_session *sessions;
 static size_t nsessions;
+static uint64_t sessions_total;
+static gid_t admin_gid = (gid_t)-1; /* group postern-admin, when it exists */
 
 static void answer(int ctl, uint16_t type, uint32_t reqid, const char *reason)
 {
@@ -53,10 +58,50 @@ static void answer(int ctl, uint16_t type, uint32_t reqid, const char *reason)
 	ipcb_free(&b);
 }
 
+/* P_STATS from the login process: its counters (only pop3d_ names are
+ * kept: it faces the network) and the mail sessions counted here, into
+ * run/pop3d.stats for posternctl stats (root and postern-admin). */
+static void write_stats(const uint8_t *p, size_t len)
+{
+	static struct stat_kv kv[STATS_MAX];
+	int got = ctlmsg_stats_decode(p, len, kv, STATS_MAX - 2);
+	if (got < 0) {
+		log_warnx("malformed counters from the login process");
+		return;
+	}
+	size_t n = 0;
+	for (int i = 0; i < got; i++)
+		if (strncmp(kv[i].name, "pop3d_", 6) == 0)
+			kv[n++] = kv[i];
+	strlcpy(kv[n].name, "pop3d_sessions_total", sizeof(kv[n].name));
+	kv[n++].value = sessions_total;
+	strlcpy(kv[n].name, "pop3d_sessions_now", sizeof(kv[n].name));
+	kv[n++].value = nsessions;
+	struct ipc_buf b;
+	char path[PATH_MAX], tmp[PATH_MAX];
+	ipcb_init(&b);
+	ctlmsg_stats_encode(&b, kv, n);
+	textf(path, sizeof(path), "%s/" POP3D_STATS_FILE, conf.spool);
+	textf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = b.err ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || !write_all(fd, b.data, b.len) ||
+	    (admin_gid != (gid_t)-1 && (fchown(fd, 0, admin_gid) < 0 || fchmod(fd, 0640) < 0)) ||
+	    close(fd) < 0 || rename(tmp, path) < 0) {
+		log_warn("%s", path);
+		if (fd >= 0)
+			unlink(tmp);
+	}
+	ipcb_free(&b);
+}
+
 static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p, int fd,
     void *arg)
 {
 	(void)arg;
+	if (h->type == P_STATS && fd < 0) {
+		write_stats(p, h->len);
+		return;
+	}
 	struct session_args sa = { .conf = &conf, .client_fd = fd };
 	struct ipc_rd r;
 	size_t tlen;
@@ -98,6 +143,7 @@ static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p,
 	sessions[nsessions].pid = pid;
 	sessions[nsessions].reqid = h->reqid;
 	nsessions++;
+	sessions_total++;
 	answer(ctl, P_SESSION_OK, h->reqid, NULL);
 }
 
@@ -155,5 +201,12 @@ int main(int argc, char **argv)
 		.tls_conf = &conf,
 		.conf = &conf,
 	};
-	return monitor_run(&spec);
+	struct group *gr = getgrnam(GROUP_ADMIN);
+	if (gr != NULL)
+		admin_gid = gr->gr_gid;
+	int rc = monitor_run(&spec);
+	char path[PATH_MAX];
+	textf(path, sizeof(path), "%s/" POP3D_STATS_FILE, conf.spool);
+	unlink(path); /* a stopped pop3d has no counters */
+	return rc;
 }

@@ -11,8 +11,10 @@ The queue:
   m_partial bob   -> x@bounce.test, d3@defer.test  x bounced (550), d3 deferred
 A long retry back-off keeps deferred mail waiting unless told to retry.
 """
+import grp
 import json
 import os
+import poplib
 import pwd
 import re
 import smtplib
@@ -21,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, IS_ROOT, free_port, wait_for
+from conftest import BUILD, IS_ROOT, USERS, free_port, wait_for
 
 DEFER_REPLY = "451 4.7.1 Greylisted, try again later"
 BOUNCE_REPLY = "550 5.1.1 No such user here"
@@ -370,6 +372,57 @@ def test_non_admin_refused_admin_group_allowed(make_postern, admin_user):
     idx = os.path.join(p.spool, "index")
     assert oct(os.stat(os.path.join(idx, "data.mdb")).st_mode & 0o777) == "0o640"
     assert os.stat(idx).st_mode & 0o2000
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root (users, group postern-admin)")
+def test_pop3d_counters_in_stats(make_postern, admin_user):
+    p = make_postern(start=False)
+    subprocess.run(["usermod", "-a", "-G", "postern-admin", admin_user], check=True)
+    p.start_all(pop3=True)
+
+    def stats():
+        return json.loads(p.ctl("stats", "--json").stdout)
+    # (start_pop3d's probe for the greeting is a connection too)
+    base = wait_for(lambda: stats().get("pop3d_connections_total"), timeout=10,
+                    what="pop3d's counters")
+    send(p, "alice@example.test", ["bob@example.test"], "pop")
+    p.wait_mail("bob", 1)
+    c = poplib.POP3("127.0.0.1", p.pop3_port, timeout=30)
+    c.user("bob")
+    with pytest.raises(poplib.error_proto):
+        c.pass_("not the password")
+    c.quit()
+    c = poplib.POP3("127.0.0.1", p.pop3_port, timeout=30)
+    c.user("bob")
+    c.pass_(USERS["bob"])
+    assert c.stat()[0] == 1
+    s = wait_for(lambda: (lambda s: s.get('pop3d_logins_total{result="ok"}') == 1 and
+                          s["pop3d_sessions_now"] == 1 and s)(stats()),
+                 timeout=10, what="the login counted")
+    assert s['pop3d_logins_total{result="failed"}'] == 1
+    assert s["pop3d_connections_total"] == base + 2 and s["pop3d_sessions_total"] == 1
+    c.quit()
+    wait_for(lambda: (lambda s: s["pop3d_sessions_now"] == 0 and s["pop3d_connections_now"] == 0)(stats()),
+             timeout=10, what="the session over")
+    prom = p.ctl("stats", "--prometheus").stdout.splitlines()
+    assert "# TYPE postern_pop3d_logins_total counter" in prom
+    assert 'postern_pop3d_logins_total{result="ok"} 1' in prom
+
+    # the file is root's, readable by group postern-admin
+    path = os.path.join(p.spool, "run", "pop3d.stats")
+    st = os.stat(path)
+    assert st.st_uid == 0 and st.st_gid == grp.getgrnam("postern-admin").gr_gid
+    assert oct(st.st_mode & 0o777) == "0o640"
+    open_path_to(p.conf)
+    open_path_to(os.path.join(BUILD, "posternctl"))
+    r = run_as(admin_user, p, "stats", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["pop3d_sessions_total"] == 1
+
+    # a stopped pop3d has no counters
+    p.stop("pop3d")
+    assert not os.path.exists(path)
+    assert not any(k.startswith("pop3d_") for k in stats())
 
 
 def test_actions_leave_recipients_in_delivery_alone(make_postern, mx_peer, unbound_server):
