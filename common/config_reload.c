@@ -8,7 +8,9 @@
  * running value and are named, so the log can say which changes need a
  * restart. Because a process takes only live keys from the bytes, a
  * helper gains nothing from its (less trusted) worker forging them: no
- * path, user or socket comes from a reload. Pure but for
+ * user, socket or file a helper opens comes from a reload (the live
+ * tls_certificate and tls_key paths are opened by the root monitor
+ * alone, from its own read of the file). Pure but for
  * config_apply_frame's log line; runs in any process.
  */
 #include "config.h"

@@ -183,10 +183,18 @@ static void reload(struct monitor *m)
 		free(text);
 		return;
 	}
-	log_info("SIGHUP: %s reloaded; changed: %s%s%s", conf->path, changed[0] ? changed : "nothing",
-	    restart[0] ? "; needs a restart to change: " : "", restart);
-	if (ipc_send_fd(m->worker_ctl, P_CONFIG, 0, text, len, -1) < 0)
-		log_warn("passing the configuration to %s", m->spec->worker_title);
+	/* A frame cut short (the worker stuck past the send timeout) would
+	 * leave the stream out of step: then the daemon stops, and its
+	 * supervisor starts it with the new file. */
+	if (ipc_send_fd(m->worker_ctl, P_CONFIG, 0, text, len, -1) < 0) {
+		log_warn("SIGHUP: passing the configuration to %s; stopping", m->spec->worker_title);
+		m->exit_code = 1;
+		stop_all(m, SIGTERM);
+	} else {
+		log_info("SIGHUP: %s reloaded; changed: %s%s%s", conf->path,
+		    changed[0] ? changed : "nothing", restart[0] ? "; needs a restart to change: " : "",
+		    restart);
+	}
 	free(text);
 }
 
@@ -262,7 +270,7 @@ int monitor_run(const struct monitor_spec *spec)
 			stop_all(&m, SIGTERM);
 		} else if (sig == SIGHUP && m.worker > 0 && !m.stopping) {
 			reload(&m);
-			if (tls) {
+			if (tls && !m.stopping) {
 				log_info("SIGHUP: reloading %s", spec->tls_conf->tls_certificate);
 				tls_send_creds(m.worker_ctl, spec->tls_conf);
 			}

@@ -637,9 +637,10 @@ static void split_name(const char *name, char *base, size_t baselen, const char 
 }
 
 /* pop3d's counters, which its root process writes to run/pop3d.stats:
- * how many went into kv, 0 when pop3d does not run, -1 on an error
- * (said). */
-static int pop3d_stats(struct stat_kv *kv, size_t max)
+ * how many went into kv; 0 when pop3d does not run, or with a warning
+ * when the file cannot be read (the other counters are still worth
+ * printing). */
+static size_t pop3d_stats(struct stat_kv *kv, size_t max)
 {
 	char path[PATH_MAX], err[512];
 	size_t len;
@@ -650,14 +651,16 @@ static int pop3d_stats(struct stat_kv *kv, size_t max)
 	if (text == NULL && errno == ENOENT)
 		return 0; /* not written yet: pop3d is starting */
 	if (text == NULL) {
-		fprintf(stderr, "posternctl: %s\n", err);
-		return -1;
+		fprintf(stderr, "posternctl: warning: pop3d's counters: %s\n", err);
+		return 0;
 	}
 	int got = ctlmsg_stats_decode((const uint8_t *)text, len, kv, max);
 	free(text);
-	if (got < 0)
-		fprintf(stderr, "posternctl: %s: not a counter list\n", path);
-	return got;
+	if (got < 0) {
+		fprintf(stderr, "posternctl: warning: %s: not a counter list\n", path);
+		return 0;
+	}
+	return (size_t)got;
 }
 
 int ctl_stats(int argc, char **argv)
@@ -687,10 +690,7 @@ int ctl_stats(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	size_t n = (size_t)got;
-	int pop3 = pop3d_stats(kv + n, STATS_MAX);
-	if (pop3 < 0)
-		return EXIT_FAIL;
-	n += (size_t)pop3;
+	n += pop3d_stats(kv + n, STATS_MAX);
 	/* the queue's content, counted here from the index */
 	textf(kv[n].name, sizeof(kv[n].name), "queue_messages");
 	kv[n++].value = qc.messages;

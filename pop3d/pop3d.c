@@ -58,21 +58,18 @@ static void answer(int ctl, uint16_t type, uint32_t reqid, const char *reason)
 	ipcb_free(&b);
 }
 
-/* P_STATS from the login process: its counters (only pop3d_ names are
- * kept: it faces the network) and the mail sessions counted here, into
- * run/pop3d.stats for posternctl stats (root and postern-admin). */
-static void write_stats(const uint8_t *p, size_t len)
+/* The login process's last counters (P_STATS) and the mail sessions
+ * counted here, into run/pop3d.stats for posternctl stats (root and
+ * postern-admin); written on each P_STATS and as sessions start and
+ * end. */
+static struct stat_kv login_kv[STATS_MAX];
+static size_t login_nkv;
+
+static void write_stats(void)
 {
 	static struct stat_kv kv[STATS_MAX];
-	int got = ctlmsg_stats_decode(p, len, kv, STATS_MAX - 2);
-	if (got < 0) {
-		log_warnx("malformed counters from the login process");
-		return;
-	}
-	size_t n = 0;
-	for (int i = 0; i < got; i++)
-		if (strncmp(kv[i].name, "pop3d_", 6) == 0)
-			kv[n++] = kv[i];
+	size_t n = login_nkv;
+	memcpy(kv, login_kv, n * sizeof(kv[0]));
 	strlcpy(kv[n].name, "pop3d_sessions_total", sizeof(kv[n].name));
 	kv[n++].value = sessions_total;
 	strlcpy(kv[n].name, "pop3d_sessions_now", sizeof(kv[n].name));
@@ -94,12 +91,34 @@ static void write_stats(const uint8_t *p, size_t len)
 	ipcb_free(&b);
 }
 
+/* The login process faces the network: of its list only pop3d_ names
+ * are kept, once each, and none of the names counted here. */
+static void take_login_stats(const uint8_t *p, size_t len)
+{
+	static struct stat_kv kv[STATS_MAX];
+	int got = ctlmsg_stats_decode(p, len, kv, STATS_MAX - 2);
+	if (got < 0) {
+		log_warnx("malformed counters from the login process");
+		return;
+	}
+	login_nkv = 0;
+	for (int i = 0; i < got; i++) {
+		bool keep = strncmp(kv[i].name, "pop3d_", 6) == 0 &&
+		    strncmp(kv[i].name, "pop3d_sessions_", 15) != 0;
+		for (size_t j = 0; keep && j < login_nkv; j++)
+			keep = strcmp(login_kv[j].name, kv[i].name) != 0;
+		if (keep)
+			login_kv[login_nkv++] = kv[i];
+	}
+	write_stats();
+}
+
 static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p, int fd,
     void *arg)
 {
 	(void)arg;
 	if (h->type == P_STATS && fd < 0) {
-		write_stats(p, h->len);
+		take_login_stats(p, h->len);
 		return;
 	}
 	struct session_args sa = { .conf = &conf, .client_fd = fd };
@@ -144,6 +163,7 @@ static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p,
 	sessions[nsessions].reqid = h->reqid;
 	nsessions++;
 	sessions_total++;
+	write_stats();
 	answer(ctl, P_SESSION_OK, h->reqid, NULL);
 }
 
@@ -157,6 +177,7 @@ static void on_session_exit(int ctl, pid_t pid, int status, void *arg)
 			log_warnx("mail session %d killed by signal %d", (int)pid, WTERMSIG(status));
 		answer(ctl, P_SESSION_END, sessions[i].reqid, NULL);
 		sessions[i] = sessions[--nsessions];
+		write_stats();
 		return;
 	}
 }
@@ -201,7 +222,8 @@ int main(int argc, char **argv)
 		.tls_conf = &conf,
 		.conf = &conf,
 	};
-	struct group *gr = getgrnam(GROUP_ADMIN);
+	/* (a developer's pop3d, not root, cannot give the file away) */
+	struct group *gr = privsep_enabled() ? getgrnam(GROUP_ADMIN) : NULL;
 	if (gr != NULL)
 		admin_gid = gr->gr_gid;
 	int rc = monitor_run(&spec);

@@ -86,7 +86,6 @@ static struct {
 	size_t nsubs;
 	bool accepting, stopped;
 	uint32_t next_reqid;
-	struct timeval idle;
 	uint8_t out[SM_FILTER_OUT_MAX(SUB_CHUNK_MAX)];
 } s;
 
@@ -663,7 +662,11 @@ static void start_sub(int fd, uid_t uid)
 	s.nsubs++;
 	bufferevent_setcb(u->bev, on_read, on_write, on_event, u);
 	bufferevent_setwatermark(u->bev, EV_READ, 0, IPC_HDR_LEN + SUB_BEGIN_MAX);
-	bufferevent_set_timeouts(u->bev, &s.idle, NULL);
+	/* from the configuration in force now (a reload may change it) */
+	uint64_t idle_ms = s.conf->timeout_command_ms < SUB_IDLE_MAX_MS ? s.conf->timeout_command_ms :
+	    SUB_IDLE_MAX_MS;
+	struct timeval idle = { (time_t)(idle_ms / 1000), (suseconds_t)(idle_ms % 1000) * 1000 };
+	bufferevent_set_timeouts(u->bev, &idle, NULL);
 	struct timeval deadline = { (time_t)(s.conf->timeout_data_ms / 1000),
 		(suseconds_t)(s.conf->timeout_data_ms % 1000) * 1000 };
 	evtimer_add(u->ev_deadline, &deadline);
@@ -709,9 +712,6 @@ void submit_init(struct event_base *base, int listen_fd, const struct config *co
 {
 	s.base = base;
 	s.conf = conf;
-	uint64_t idle = conf->timeout_command_ms < SUB_IDLE_MAX_MS ? conf->timeout_command_ms : SUB_IDLE_MAX_MS;
-	s.idle.tv_sec = (time_t)(idle / 1000);
-	s.idle.tv_usec = (suseconds_t)(idle % 1000) * 1000;
 	s.ev_accept = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, NULL);
 	s.ev_resume = evtimer_new(base, on_resume, NULL);
 	if (s.ev_accept == NULL || s.ev_resume == NULL)

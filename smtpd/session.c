@@ -68,7 +68,7 @@ struct session {
 	struct sockaddr_storage peer;
 	char peer_text[INET6_ADDRSTRLEN + 2];
 	enum sstate state;
-	bool esmtp, helo_done, relay_client;
+	bool esmtp, helo_done;
 	bool loopback;
 	bool tls;                     /* the connection is under TLS */
 	char tls_info[128];           /* version and cipher, for Received: */
@@ -386,7 +386,8 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	addr_format(&a, text, sizeof(text));
 	bool local = a.domain[0] == '\0' || config_is_local_domain(conf, a.domain);
 	if (!local) {
-		if (!s->relay_client && !s->authed) {
+		/* asked each time: a reload may have changed relay_networks */
+		if (!s->authed && !config_is_relay_client(conf, (const struct sockaddr *)&s->peer)) {
 			reply(s, "554 5.7.1 <%s>: Relay access denied", text);
 			s->errors++;
 			return;
@@ -1273,7 +1274,6 @@ void session_accept(struct listener *l, int fd, const struct sockaddr_storage *p
 	s->qfd = -1;
 	s->peer = *peer;
 	strlcpy(s->peer_text, addr, sizeof(s->peer_text));
-	s->relay_client = config_is_relay_client(conf, (const struct sockaddr *)peer);
 	s->slot = slots_alloc(&sd->sessions, s, &s->reqid);
 	sd->sessions_total++;
 	sd->stats_dirty = true;

@@ -73,25 +73,37 @@ def test_reload_changes_live_settings_in_place(postern):
     assert code == 554 or code == 550, text
     before = pids(p, ROLES)
     assert all(before.values()), before
+    # a session open across the reload: not a relay client before it
+    held = smtplib.SMTP(p.smtp_host, p.port, timeout=30)
+    held.ehlo("client.example.test")
+    held.mail("someone@example.net")
+    assert held.rcpt("x@remote.example")[0] == 554
 
     new_port = free_port()
     edit_conf(p, ("hostname mail.example.test", "hostname mx2.example.test"),
               ("domain example.test example.org", "domain example.test example.org example.net"),
               (f"listen smtp 127.0.0.1:{p.port}", f"listen smtp 127.0.0.1:{new_port}"),
+              ("relay_networks 10.255.255.0/24", "relay_networks 127.0.0.0/8"),
               (None, "max_message_size 64k"))
     r = p.ctl("reload")
     assert "signalled" in r.stdout
     for name in ("smtpd", "queued"):
         log = wait_for(lambda: reloaded(p, name, 1), timeout=10, what=f"{name} reloaded")
         line = [ln for ln in log.splitlines() if "SIGHUP: " in ln and "reloaded" in ln][-1]
-        assert "changed: hostname, domain, max_message_size" in line, line
+        assert "changed: hostname, domain, relay_networks, max_message_size" in line, line
         assert "needs a restart to change: listen" in line, line
 
     # the same processes, on the old listener, with the new settings
-    assert pids(p, ROLES) == before
-    banner, feats = ehlo(p)
-    assert banner.startswith("mx2.example.test ESMTP")
+    # (the log line is the monitor's; the worker takes them just after)
+    banner, feats = wait_for(lambda: (lambda b, f: b.startswith("mx2.example.test ESMTP") and (b, f))(
+        *ehlo(p)), timeout=10, what="smtpd's new settings")
     assert feats["size"] == str(64 * 1024)
+    assert pids(p, ROLES) == before
+    # relay_networks is asked at each RCPT: the open session may relay now
+    held.rset()
+    held.mail("someone@example.net")
+    assert held.rcpt("x@remote.example")[0] == 250
+    held.quit()
     # a new local domain: smtpd takes the recipient, the queue manager
     # and the local agent deliver it, the Maildir file name says the new
     # host name
@@ -187,6 +199,8 @@ def test_reload_reaches_pop3d(make_postern):
     edit_conf(p, (None, "auth_loopback_plaintext no"))
     p.procs["pop3d"].send_signal(signal.SIGHUP)
     wait_for(lambda: reloaded(p, "pop3d", 2), timeout=10, what="second reload")
+    wait_for(lambda: not pop_login_ok(pop_login, "alice@example.test"), timeout=10,
+             what="plaintext login refused")
     with pytest.raises(poplib.error_proto):
         pop_login("alice@example.test")
     assert p.child("pop3d", "login") == login and p.child("pop3d", "auth helper") == helper
