@@ -68,6 +68,7 @@ static struct {
 	size_t nclients;
 	size_t inflight;
 	bool stopping;
+	uint64_t longest_timeout_ms;   /* of any query in flight: a reload may shorten it */
 	struct dns_rr rr;              /* 64 KiB: one, reused */
 } w;
 
@@ -454,10 +455,13 @@ static void on_ctl_msg(struct ipc_chan *ch, const struct ipc_hdr *h, const uint8
 {
 	(void)ch;
 	(void)arg;
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
-	else if (h->type == P_CONFIG)
+	} else if (h->type == P_CONFIG) {
+		if (w.conf->dns_timeout_ms > w.longest_timeout_ms)
+			w.longest_timeout_ms = w.conf->dns_timeout_ms;
 		config_apply_frame(w.args->conf, p, h->len);
+	}
 }
 
 static void on_ctl_close(struct ipc_chan *ch, void *arg)
@@ -479,7 +483,9 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	log_info("stopping: %zu quer%s in flight", w.inflight, w.inflight == 1 ? "y" : "ies");
 	event_del(w.ev_listen);
 	/* every query ends within dns_timeout; this is the backstop */
-	struct timeval tv = { (time_t)(w.conf->dns_timeout_ms / 1000) + 1, 0 };
+	uint64_t ms = w.conf->dns_timeout_ms > w.longest_timeout_ms ? w.conf->dns_timeout_ms :
+	    w.longest_timeout_ms;
+	struct timeval tv = { (time_t)(ms / 1000) + 1, 0 };
 	event_base_loopexit(w.base, &tv);
 	maybe_exit();
 }

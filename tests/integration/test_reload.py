@@ -211,3 +211,17 @@ def pop_login_ok(pop_login, user):
         return pop_login(user) == 1
     except poplib.error_proto:
         return False
+
+
+def test_reload_resolver(make_postern, unbound_server):
+    p = make_postern(dns=unbound_server)
+    worker = p.child("resolver", "worker")
+    edit_conf(p, ("dns_timeout 2s", "dns_timeout 7s"),
+              (f"forward {p.dns_forward}", f"forward 127.0.0.1@{free_port()}"))
+    p.procs["resolver"].send_signal(signal.SIGHUP)
+    log = wait_for(lambda: reloaded(p, "resolver", 1), timeout=10, what="resolver reloaded")
+    assert "changed: dns_timeout; needs a restart to change: forward" in log
+    # still the same worker, still answering from the old upstream
+    assert p.child("resolver", "worker") == worker
+    code, lines, err = p.resolve("MX", "example.test")
+    assert code == 0, err
