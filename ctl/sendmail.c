@@ -404,8 +404,14 @@ int main(int argc, char **argv)
 	}
 	char name[SM_FULLNAME_MAX + 1], from_line[ADDED_HEADERS_MAX / 2];
 	sm_gecos_name(pw->pw_gecos ? pw->pw_gecos : "", pw->pw_name, name, sizeof(name));
-	/* sm_format_from cuts a long -F name itself, on a character boundary */
-	if (sm_format_from(fullname ? fullname : name, self, from_line, sizeof(from_line)) == 0)
+	/* As Postfix's cleanup does: the added From: names the envelope
+	 * sender (-f), and MAILER-DAEMON, without a name, for the null one.
+	 * sm_format_from cuts a long -F name itself, on a character boundary. */
+	char daemon_addr[ADDR_PATH_MAX + 1];
+	textf(daemon_addr, sizeof(daemon_addr), "MAILER-DAEMON@%s", conf.hostname);
+	bool null_sender = sender[0] == '\0';
+	if (sm_format_from(null_sender ? "" : fullname ? fullname : name,
+	    null_sender ? daemon_addr : sender, from_line, sizeof(from_line)) == 0)
 		die(EX_SOFTWARE, "cannot make a From: field");
 
 	struct rlist r = { calloc(SUB_RCPT_MAX, sizeof(*r.v)), 0 };

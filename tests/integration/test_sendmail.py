@@ -172,7 +172,8 @@ def test_f_and_F(p, user):
     assert r.returncode == 0, r.stderr
     msg = mail_about(p, "alice", "from")
     assert msg.startswith("Return-Path: <robot@example.org>\n")
-    assert f"\nFrom: Robo Cop <{user.pw_name}@mail.example.test>\n" in headers(msg)
+    # the added From: names the envelope sender, as Postfix's does
+    assert "\nFrom: Robo Cop <robot@example.org>\n" in headers(msg)
     # a From: of the message's own stays as it is; a name that needs it
     # is encoded (RFC 2047); -r is -f
     r = sendmail(p, user, ["-r", "list@example.org", "-F", "José", "alice@example.test"],
@@ -180,13 +181,22 @@ def test_f_and_F(p, user):
     assert r.returncode == 0, r.stderr
     msg = mail_about(p, "alice", "second")
     assert msg.startswith("Return-Path: <list@example.org>\n")
-    assert "\nFrom: =?UTF-8?B?Sm9zw6k=?= <" in msg
+    assert "\nFrom: =?UTF-8?B?Sm9zw6k=?= <list@example.org>\n" in msg
     r = sendmail(p, user, ["-f", "", "-F", "Ignored", "alice@example.test"],
                  "From: Me Myself <me@example.org>\nSubject: third\n\nx\n")
     assert r.returncode == 0, r.stderr
     msg = mail_about(p, "alice", "third")
     assert msg.startswith("Return-Path: <>\n")
     assert "From: Me Myself <me@example.org>" in msg and "Ignored" not in msg
+    # the null sender and no From: of the message's own
+    r = sendmail(p, user, ["-f", "<>", "alice@example.test"], "Subject: fourth\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    msg = mail_about(p, "alice", "fourth")
+    assert "\nFrom: <MAILER-DAEMON@mail.example.test>\n" in headers(msg)
+    # without -f: the user's own address
+    r = sendmail(p, user, ["alice@example.test"], "Subject: fifth\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    assert f"<{user.pw_name}@mail.example.test>\n" in headers(mail_about(p, "alice", "fifth"))
     # a bad -f is refused before anything is read
     r = sendmail(p, user, ["-f", "bad address@", "alice@example.test"], "x\n")
     assert r.returncode == 65 and r.stderr.startswith(b"sendmail: bad sender address")
