@@ -1325,7 +1325,7 @@ static void reconcile(void)
 {
 	uint64_t *files = NULL;
 	uint8_t *seen = NULL;
-	size_t nfiles = 0, cap = 0, nids = 0, missing = 0, orphans = 0, strange = 0;
+	size_t nfiles = 0, cap = 0, nids = 0, missing = 0, orphans = 0, strange = 0, unreadable = 0;
 	int dfd = fcntl(q.queue_dirfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
@@ -1384,6 +1384,8 @@ static void reconcile(void)
 			uint64_t old = good ? qindex_sched_of(&m) : 0;
 			if (good)
 				qmsg_free(&m);
+			else
+				unreadable++;
 			mdb_cursor_del(cur, 0);
 			if (old)
 				qindex_del(&q.idx, txn, qid, old);
@@ -1392,6 +1394,21 @@ static void reconcile(void)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
+	/* an unreadable record's schedule key cannot be known from it: drop
+	 * every key whose message is gone, or the scheduler would step over
+	 * them on every run */
+	if (unreadable && mdb_cursor_open(txn, q.idx.sched, &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			uint8_t key[8];
+			MDB_val mk = { 8, key }, mv;
+			if (k.mv_size == 16)
+				memcpy(key, (const uint8_t *)k.mv_data + 8, 8);
+			if (k.mv_size != 16 || mdb_get(txn, q.idx.msgs, &mk, &mv) == MDB_NOTFOUND)
+				mdb_cursor_del(cur, 0);
+		}
+		mdb_cursor_close(cur);
+	}
 	if (mdb_txn_commit(txn) != 0)
 		fatalx("reconcile: index commit failed");
 	for (size_t i = 0; i < nfiles; i++) {

@@ -8,14 +8,15 @@
 # relay tests' MX peers; libdb5.3, libnsl2 and libicu72 are what
 # Postfix's smtp-sink (tests/fetch-smtp-sink.sh, unpacked from the .deb,
 # never installed) links against besides Postfix's own libraries.
-# pflogsumm is the log summariser a test feeds postern's log to.
+# pflogsumm is the log summariser a test feeds postern's log to;
+# python3-lmdb lets a test damage the queue index on purpose.
 set -eu
 pkgs="gcc clang make pkg-config libevent-dev liblmdb-dev libbsd-dev libssl-dev
 libcrypt-dev libcmocka-dev libclang-rt-14-dev python3 python3-pytest swaks curl
 procps passwd fetchmail iproute2 openssl msmtp libnet-ssleay-perl
 libio-socket-ssl-perl libunbound-dev unbound dns-root-data python3-aiosmtpd
 libdb5.3 libnsl2 libicu72 ldnsutils runit s6 supervisor systemd
-python3-seccomp strace pflogsumm"
+python3-seccomp strace pflogsumm python3-lmdb"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

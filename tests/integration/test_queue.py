@@ -42,6 +42,37 @@ def test_reconcile_removes_orphans_and_keeps_queued_mail(make_postern):
     assert len(p.queue_files()) == 1
 
 
+def test_reconcile_drops_an_unreadable_record_and_its_schedule(make_postern):
+    import lmdb  # python3-lmdb, from tests/install-deps.sh
+    p = make_postern()
+    p.stop("smtpd")
+    p.stop("queued")
+    index = os.path.join(p.spool, "index")
+    bad = (0x1A2B3C4D5E6F7000).to_bytes(8, "big")
+    env = lmdb.open(index, max_dbs=2, map_size=1 << 32, subdir=True)
+    msgs, sched = env.open_db(b"msgs", create=False), env.open_db(b"sched", create=False)
+    with env.begin(write=True) as txn:
+        txn.put(bad, b"\xffnot a record", db=msgs)
+        txn.put((1).to_bytes(8, "big") + bad, b"", db=sched)  # due since 1970
+    env.close()
+    p.start("queued")
+    wait_for(lambda: "index record unreadable; dropping the index entry" in p.log("queued"),
+             what="the record dropped")
+    wait_for(lambda: p.log("queued").count("reconcile: ") >= 2, what="second reconcile")
+    env = lmdb.open(index, max_dbs=2, map_size=1 << 32, subdir=True, readonly=True, lock=False)
+    msgs, sched = env.open_db(b"msgs", create=False), env.open_db(b"sched", create=False)
+    with env.begin() as txn:
+        assert txn.get(bad, db=msgs) is None
+        assert [k for k, _ in txn.cursor(db=sched) if k.endswith(bad)] == []
+    env.close()
+    # and the queue goes on
+    p.start("smtpd")
+    p.wait_ready()
+    with smtplib.SMTP("127.0.0.1", p.port, timeout=30) as s:
+        s.sendmail("a@example.net", ["alice@example.test"], b"Subject: after\r\n\r\nok\r\n")
+    p.wait_mail("alice", 1)
+
+
 def test_temporary_failure_is_retried(postern):
     # a file where carol's Maildir should be: delivery fails temporarily
     blocker = os.path.join(postern.mail, "carol")
