@@ -1069,8 +1069,11 @@ static bool act_on(uint8_t action, struct qmsg *m, const struct inflight *f, uin
 			}
 			break;
 		case CTL_RETRY:
-			if (r->state != RS_HELD && r->next_try_ms > now) {
-				r->next_try_ms = now;
+			/* one already due counts too: the administrator asked
+			 * for it now, and now it is */
+			if (r->state != RS_HELD) {
+				if (r->next_try_ms > now)
+					r->next_try_ms = now;
 				changed = true;
 			}
 			break;

@@ -188,6 +188,14 @@ def test_hold_release_retry(queue):
              what="released recipient tried")
     wait_for(lambda: state_of(by_subject_rcpt(queue_json(p), "d1@defer.test")[0],
                               "d1@defer.test")["state"] == "deferred", timeout=30)
+    # a message already due counts as well (remote delivery paused, so
+    # nothing takes it meanwhile)
+    p.ctl("pause", "remote")
+    send(p, "alice@example.test", ["d4@defer.test"], "m due")
+    due = wait_for(lambda: ids(p).get("d4@defer.test"), what="the due message queued")
+    r = p.ctl("retry", due)
+    assert r.stdout.strip() == "1 message due now", r.stdout
+    p.ctl("resume", "remote")
     # an id that is not queued changes nothing: exit 3 for a script
     r = p.ctl("hold", "0" * 16, check=False)
     assert r.returncode == 3 and r.stdout.strip() == "0 messages held"
