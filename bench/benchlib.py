@@ -1,8 +1,12 @@
 """benchlib.py: what postern's benchmarks (bench/*/run.py) share: the
-process table from /proc, CPU ticks, free loopback ports, bounded
-waits, and the facts about the tree and the machine a report starts
-with. Imported by the run scripts; runs with their privileges."""
+process table from /proc, CPU ticks, process labels, free loopback
+ports, bounded waits, SMTP greetings, and the facts about the tree and
+the machine a report starts with. Imported by the run scripts; runs
+with their privileges."""
+import ctypes
 import os
+import re
+import signal
 import socket
 import subprocess
 import time
@@ -51,9 +55,53 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait(pred, timeout, what, check=None, step=0.05, fail=None):
+def machine_busy():
+    """(busy ticks, all ticks) of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7], sum(v[:8])
+
+
+def label(pid, parent_suffix=""):
+    """A postern process by its title ("postern-queued: queue manager"),
+    anything else by its program name, then parent_suffix."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            a = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return f"pid {pid}"
+    if a.startswith("postern-"):
+        return re.sub(r"[\s.]+$", "", re.sub(r"\s+", " ", a))
+    return os.path.basename(a.split(" ")[0]) + parent_suffix
+
+
+def die_with_parent(new_session=False):
+    """A preexec_fn: the child gets SIGTERM when the script dies without
+    cleaning up (and, with new_session, a session of its own)."""
+    def f():
+        if new_session:
+            os.setsid()
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)   # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    return f
+
+
+def greets(port, addr="127.0.0.1"):
+    """Whether an SMTP server there answers with a 220 greeting."""
+    try:
+        with socket.create_connection((addr, port), timeout=2) as s:
+            s.settimeout(5)
+            return s.recv(100).startswith(b"220")
+    except OSError:
+        return False
+
+
+def wait(pred, timeout, what, check=None, step=0.05, fail=die):
     """Polls pred until true; check() runs first each round; after
-    timeout seconds calls fail(message) (which must not return)."""
+    timeout seconds calls fail(message) (which must not return: die
+    raises Abort)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if check:

@@ -23,7 +23,6 @@ turned off), bounds every loop in count and time, and stops every
 process it starts by its PID. Not part of `make check`.
 """
 import argparse
-import ctypes
 import datetime
 import grp
 import json
@@ -44,12 +43,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchlib import children, cpu_ticks, free_port, proc_stat, tree_rev, cpu_model  # noqa: E402
-from benchlib import Abort, die  # noqa: E402
-from benchlib import wait as _wait  # noqa: E402
-
-
-def wait(pred, timeout, what, check=None, step=0.05):
-    _wait(pred, timeout, what, check, step, fail=die)
+from benchlib import Abort, die, die_with_parent, greets, label, machine_busy, wait  # noqa: E402
 
 CACHE = os.path.join(ROOT, "build", "bench-cache")
 PROG = "ctl-scale"
@@ -68,26 +62,6 @@ def note(msg):
     print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
 
 
-def _child_setup(new_session=False):
-    def f():
-        if new_session:
-            os.setsid()
-        try:   # SIGTERM when this script dies without cleaning up
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)   # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    return f
-
-
-def greets(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.settimeout(5)
-            return s.recv(100).startswith(b"220")
-    except OSError:
-        return False
-
-
 def pgrp_members(pgid):
     out = []
     for d in os.listdir("/proc"):
@@ -96,13 +70,6 @@ def pgrp_members(pgid):
             if f and int(f[2]) == pgid and f[0] != "Z":
                 out.append(int(d))
     return out
-
-
-def machine_busy():
-    """(busy ticks, all ticks) of the whole machine, from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7], sum(v[:8])
 
 
 def rss_kib(pid):
@@ -114,17 +81,6 @@ def rss_kib(pid):
     except OSError:
         pass
     return 0
-
-
-def label(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            a = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return f"pid {pid}"
-    if a.startswith("postern-"):
-        return re.sub(r"[\s.]+$", "", re.sub(r"\s+", " ", a))
-    return os.path.basename(a.split(" ")[0])
 
 
 def nlines(out):
@@ -280,7 +236,7 @@ class Bench:
         log = open(os.path.join(self.state, f"{name}.log"), "ab")
         self.logs[name] = log
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                             preexec_fn=_child_setup(new_session), cwd=self.state, env=env)
+                             preexec_fn=die_with_parent(new_session), cwd=self.state, env=env)
         self.procs[name] = p
         return p
 

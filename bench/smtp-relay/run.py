@@ -20,7 +20,6 @@ BENCH_SESSIONS (20), BENCH_LISTEN (127.0.0.1:25), BENCH_SINK_ADDR
 (127.0.0.100), BENCH_KEEP=1 keeps the state directory, POSTERN_BUILD=DIR
 takes the binaries from DIR instead of running `make` for build/.
 """
-import ctypes
 import datetime
 import os
 import re
@@ -37,12 +36,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchlib import children, cpu_ticks, free_port, tree_rev, cpu_model  # noqa: E402
-from benchlib import Abort, die  # noqa: E402
-from benchlib import wait as _wait  # noqa: E402
-
-
-def wait(pred, timeout, what, check=None, step=0.05):
-    _wait(pred, timeout, what, check, step, fail=die)
+from benchlib import Abort, die, die_with_parent, greets, label, machine_busy, wait  # noqa: E402
 
 # POSTERN_BUILD: binaries built elsewhere (then no `make` here)
 BUILD = os.environ.get("POSTERN_BUILD") or os.path.join(ROOT, "build")
@@ -76,14 +70,6 @@ def loopback4(addr):
         all(int(x) < 256 for x in addr.split("."))
 
 
-def _die_with_parent():
-    """In a child: SIGTERM when this script dies without cleaning up."""
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def port_taken(addr, port):
     """True when addr:port cannot be bound (something listens there, or
     on the wildcard address)."""
@@ -98,15 +84,6 @@ def port_taken(addr, port):
         s.close()
 
 
-def greets(addr, port):
-    try:
-        with socket.create_connection((addr, port), timeout=2) as s:
-            s.settimeout(5)
-            return s.recv(100).startswith(b"220")
-    except OSError:
-        return False
-
-
 def dns_probe(port):
     q = struct.pack(">HHHHHH", 0x5053, 0x0100, 1, 0, 0, 0)
     q += b"".join(bytes([len(x)]) + x for x in (b"relay", b"bench", b"test")) + b"\0"
@@ -118,26 +95,6 @@ def dns_probe(port):
             return s.recv(4096)[:2] == q[:2]
         except OSError:
             return False
-
-
-def machine_ticks():
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu "):
-                v = [int(x) for x in line.split()[1:]]
-                return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
-    return 0
-
-
-def label(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            a = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return f"pid {pid}"
-    if a.startswith("postern-"):
-        return a
-    return os.path.basename(a.split(" ")[0]) + " (parent)"
 
 
 class Bench:
@@ -202,7 +159,7 @@ class Bench:
         out = kw.pop("stdout", None)   # a pipe: stderr still goes to the log
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log if out is None else out,
                              stderr=subprocess.STDOUT if out is None else log,
-                             preexec_fn=_die_with_parent, cwd=self.state, **kw)
+                             preexec_fn=die_with_parent(), cwd=self.state, **kw)
         self.procs[name] = p
         return p
 
@@ -321,7 +278,7 @@ remote-control:
                                 self.sink_count = n
                                 self.sink_times.append((time.monotonic(), n))
         threading.Thread(target=reader, daemon=True).start()
-        wait(lambda: greets(self.sink_addr, 25), START_TIMEOUT, "smtp-sink", self.check_alive)
+        wait(lambda: greets(25, self.sink_addr), START_TIMEOUT, "smtp-sink", self.check_alive)
 
     def start_postern(self):
         st = self.state
@@ -358,7 +315,7 @@ dns_trust_anchor none
         wait(lambda: os.path.exists(f"{st}/spool/run/queue.sock"), START_TIMEOUT, "queued",
              self.check_alive)
         self.spawn("smtpd", [os.path.join(BUILD, "smtpd"), "-f", self.conf])
-        wait(lambda: greets(self.listen_addr, self.listen_port) and
+        wait(lambda: greets(self.listen_port, self.listen_addr) and
              ("connected to queued" in self.log_text("smtpd") or
               "connecting to queued" not in self.log_text("smtpd")),
              START_TIMEOUT, "smtpd", self.check_alive)
@@ -399,7 +356,7 @@ dns_trust_anchor none
         pids = self.server_pids()
         before = {p: cpu_ticks(p) for p in pids}
         sink_before = cpu_ticks(self.sink.pid)
-        m0 = machine_ticks()
+        m0 = machine_busy()[0]
         t0 = time.monotonic()
         src = self.spawn("smtp-source", [self.smtp_source, "-s", str(self.sessions),
                                          "-m", str(self.msgs), "-l", str(self.size),
@@ -442,7 +399,7 @@ dns_trust_anchor none
             t_accept = t_accept or time.monotonic()
         after = {p: cpu_ticks(p) for p in pids}
         sink_cpu = cpu_ticks(self.sink.pid) - sink_before
-        machine = machine_ticks() - m0
+        machine = machine_busy()[0] - m0
         self.report(t0, t_accept, None if result else t_end, result, pids, before, after,
                     sink_cpu, machine)
         return result is None
@@ -475,7 +432,7 @@ dns_trust_anchor none
         for p in pids:
             d = after[p] - before[p]
             total += d
-            lines.append(f"  {label(p):40s} {d * 1000 / TICKS / n:6.3f}")
+            lines.append(f"  {label(p, ' (parent)'):40s} {d * 1000 / TICKS / n:6.3f}")
         print(f"server CPU {total * 1000 / TICKS / n:.3f} ms/msg (postern's processes); "
               f"smtp-sink {sink_cpu * 1000 / TICKS / n:.3f} ms/msg; "
               f"whole machine {machine * 1000 / TICKS / n:.3f} ms/msg")
