@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,6 +97,41 @@ def greets(port, addr="127.0.0.1"):
             return s.recv(100).startswith(b"220")
     except OSError:
         return False
+
+
+class Spawner:
+    """For a run's Bench class: the processes it starts, each writing to
+    STATE/NAME.log. The class sets self.state (a directory), self.procs
+    and self.logs (dicts by name)."""
+
+    def spawn(self, name, argv, new_session=False, stdout=None, **kw):
+        """Starts argv; stdout a pipe or the like, when given, leaves
+        only stderr to the log."""
+        log = open(os.path.join(self.state, f"{name}.log"), "ab")
+        self.logs[name] = log
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log if stdout is None else stdout,
+                             stderr=subprocess.STDOUT if stdout is None else log,
+                             preexec_fn=die_with_parent(new_session), cwd=self.state, **kw)
+        self.procs[name] = p
+        return p
+
+    def log_text(self, name):
+        try:
+            with open(os.path.join(self.state, f"{name}.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def check_alive(self, names=None):
+        """A check for wait(): dies, with the end of its log, when one of
+        names (default: every process started) has exited."""
+        def check():
+            for name in names if names is not None else list(self.procs):
+                p = self.procs.get(name)
+                if p is not None and p.poll() is not None:
+                    sys.stderr.write("".join(self.log_text(name).splitlines(True)[-20:]))
+                    die(f"{name} exited with status {p.returncode}")
+        return check
 
 
 def wait(pred, timeout, what, check=None, step=0.05, fail=die):

@@ -43,7 +43,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchlib import children, cpu_ticks, free_port, proc_stat, tree_rev, cpu_model  # noqa: E402
-from benchlib import Abort, die, die_with_parent, greets, label, machine_busy, wait  # noqa: E402
+from benchlib import Abort, Spawner, die, greets, label, machine_busy, wait  # noqa: E402
 
 CACHE = os.path.join(ROOT, "build", "bench-cache")
 PROG = "ctl-scale"
@@ -183,7 +183,7 @@ class SmtpFirst250:
             time.sleep(0.02)
 
 
-class Bench:
+class Bench(Spawner):
     def __init__(self, a):
         self.a = a
         self.n = a.messages
@@ -231,30 +231,6 @@ class Bench:
                 die(f"{self.build}/{b} is missing")
 
     # ---- processes ----
-
-    def spawn(self, name, argv, env=None, new_session=False):
-        log = open(os.path.join(self.state, f"{name}.log"), "ab")
-        self.logs[name] = log
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                             preexec_fn=die_with_parent(new_session), cwd=self.state, env=env)
-        self.procs[name] = p
-        return p
-
-    def log_text(self, name):
-        try:
-            with open(os.path.join(self.state, f"{name}.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def check_alive(self, names):
-        def check():
-            for name in names:
-                p = self.procs.get(name)
-                if p is not None and p.poll() is not None:
-                    sys.stderr.write("".join(self.log_text(name).splitlines(True)[-20:]))
-                    die(f"{name} exited with status {p.returncode}")
-        return check
 
     def stop(self, name, timeout=STOP_TIMEOUT):
         p = self.procs.get(name)

@@ -36,7 +36,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchlib import children, cpu_ticks, free_port, tree_rev, cpu_model  # noqa: E402
-from benchlib import Abort, die, die_with_parent, greets, label, machine_busy, wait  # noqa: E402
+from benchlib import Abort, Spawner, die, greets, label, machine_busy, wait  # noqa: E402
 
 # POSTERN_BUILD: binaries built elsewhere (then no `make` here)
 BUILD = os.environ.get("POSTERN_BUILD") or os.path.join(ROOT, "build")
@@ -97,7 +97,7 @@ def dns_probe(port):
             return False
 
 
-class Bench:
+class Bench(Spawner):
     def __init__(self):
         self.msgs = env_int("BENCH_MSGS", 5000, 1, 1000000)
         self.size = env_int("BENCH_SIZE", 4096, 1, 10 * 1024 * 1024)
@@ -152,29 +152,6 @@ class Bench:
                 die(f"{BUILD}/{b} is missing")
 
     # ---- processes ----
-
-    def spawn(self, name, argv, **kw):
-        log = open(os.path.join(self.state, f"{name}.log"), "ab")
-        self.logs[name] = log
-        out = kw.pop("stdout", None)   # a pipe: stderr still goes to the log
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log if out is None else out,
-                             stderr=subprocess.STDOUT if out is None else log,
-                             preexec_fn=die_with_parent(), cwd=self.state, **kw)
-        self.procs[name] = p
-        return p
-
-    def log_text(self, name):
-        try:
-            with open(os.path.join(self.state, f"{name}.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def check_alive(self):
-        for name, p in self.procs.items():
-            if p.poll() is not None:
-                sys.stderr.write("".join(self.log_text(name).splitlines(True)[-20:]))
-                die(f"{name} exited with status {p.returncode}")
 
     def stop_all(self):
         # the load first, then postern (smtpd, queued, resolver), then the peers
@@ -278,7 +255,7 @@ remote-control:
                                 self.sink_count = n
                                 self.sink_times.append((time.monotonic(), n))
         threading.Thread(target=reader, daemon=True).start()
-        wait(lambda: greets(25, self.sink_addr), START_TIMEOUT, "smtp-sink", self.check_alive)
+        wait(lambda: greets(25, self.sink_addr), START_TIMEOUT, "smtp-sink", self.check_alive())
 
     def start_postern(self):
         st = self.state
@@ -310,17 +287,17 @@ dns_trust_anchor none
         self.spawn("resolver", [os.path.join(BUILD, "resolver"), "-f", self.conf])
         wait(lambda: os.path.exists(f"{st}/spool/run/dns.sock") and
              "ready:" in self.log_text("resolver"), START_TIMEOUT, "the resolver",
-             self.check_alive)
+             self.check_alive())
         self.spawn("queued", [os.path.join(BUILD, "queued"), "-f", self.conf])
         wait(lambda: os.path.exists(f"{st}/spool/run/queue.sock"), START_TIMEOUT, "queued",
-             self.check_alive)
+             self.check_alive())
         self.spawn("smtpd", [os.path.join(BUILD, "smtpd"), "-f", self.conf])
         wait(lambda: greets(self.listen_port, self.listen_addr) and
              ("connected to queued" in self.log_text("smtpd") or
               "connecting to queued" not in self.log_text("smtpd")),
-             START_TIMEOUT, "smtpd", self.check_alive)
+             START_TIMEOUT, "smtpd", self.check_alive())
         wait(lambda: any("remote delivery" in label(c) for c in children(self.procs["queued"].pid)),
-             START_TIMEOUT, "queued's remote delivery agent", self.check_alive)
+             START_TIMEOUT, "queued's remote delivery agent", self.check_alive())
 
     def server_pids(self):
         out = []
@@ -342,7 +319,7 @@ dns_trust_anchor none
             c.quit()
         try:
             wait(lambda: self.sink_count >= 1, WARMUP_TIMEOUT, "the warm-up message at smtp-sink",
-                 self.check_alive)
+                 self.check_alive())
         except Abort:
             sys.stderr.write("".join(self.log_text("queued").splitlines(True)[-20:]))
             raise
