@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -386,4 +387,23 @@ char *read_small_file(int dirfd, const char *name, size_t max, size_t *len,
 	buf[got] = '\0';
 	*len = got;
 	return buf;
+}
+
+bool rcpt_dest_seen_before(const struct rcpt_dest *d, uint32_t i, uint32_t j)
+{
+	const struct rcpt_dest *r = &d[i];
+	for (uint32_t k = 0; k <= i; k++) {
+		const struct rcpt_dest *o = &d[k];
+		if (o->remote != r->remote)
+			continue;
+		if (r->remote) {
+			if (k < i && strcasecmp(o->addr, r->addr) == 0)
+				return true;
+			continue;
+		}
+		for (uint32_t m = 0; m < (k == i ? j : o->nmb); m++)
+			if (strcmp(o->mb[m], r->mb[j]) == 0)
+				return true;
+	}
+	return false;
 }

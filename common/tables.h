@@ -8,8 +8,11 @@
 #ifndef POSTERN_TABLES_H
 #define POSTERN_TABLES_H
 
+#include "addr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define USERNAME_MAX 64
 #define HASH_MAX 255
@@ -55,6 +58,20 @@ const struct user_entry *tables_user(const struct tables *t, const char *name);
  * count, 0 for unknown, -1 for a loop or too many targets. */
 int tables_resolve(const struct tables *t, const char *local,
     char out[][USERNAME_MAX + 1], size_t max);
+
+/* A recipient of one message as an envelope takes it: a remote address,
+ * or the local mailboxes its address resolved to (smtpd's RCPT, queued's
+ * local submissions). */
+struct rcpt_dest {
+	char addr[ADDR_PATH_MAX + 1];
+	bool remote;
+	char (*mb)[USERNAME_MAX + 1]; /* local: nmb mailboxes, malloc'd */
+	uint32_t nmb;
+};
+
+/* Whether d[i]'s j-th mailbox (its address, for a remote one) came
+ * earlier in d[0..i]: a message goes to each mailbox and address once. */
+bool rcpt_dest_seen_before(const struct rcpt_dest *d, uint32_t i, uint32_t j);
 
 /* Reads a whole file relative to dirfd (or a path if dirfd is AT_FDCWD)
  * into a malloc'd buffer, refusing files above max bytes. */

@@ -51,13 +51,10 @@ enum sub_state {
 	SS_CLOSING,    /* answered; closing once it is sent */
 };
 
+/* A recipient's lookup; what it resolves to is in the sub's dest[] */
 struct srcpt {
-	char addr[ADDR_PATH_MAX + 1];
 	char local[ADDR_LOCAL_MAX + 1];
-	bool remote;
 	bool pending;                      /* its lookup is out */
-	char (*mb)[USERNAME_MAX + 1];      /* local: the mailboxes it leads to */
-	uint32_t nmb;
 };
 
 struct sub {
@@ -70,7 +67,8 @@ struct sub {
 	int fd;                            /* the queue file until it is committed, else -1 */
 	char qid_text[QID_LEN + 1];        /* "" until there is a file */
 	char sender[ADDR_PATH_MAX + 1];
-	struct srcpt *rcpts;
+	struct rcpt_dest *dest;            /* the recipients, nrcpt of them */
+	struct srcpt *rcpts;               /* and their lookups */
 	uint32_t nrcpt;
 	uint32_t reqid_base;               /* rcpts[i]'s lookup: SUBMIT_REQID_BIT | (base + i) */
 	uint32_t lookups;                  /* out */
@@ -124,7 +122,8 @@ static void sub_free(struct sub *u)
 	if (u->fd >= 0)
 		qmgr_drop_file(u->qid, u->fd);
 	for (uint32_t i = 0; i < u->nrcpt; i++)
-		free(u->rcpts[i].mb);
+		free(u->dest[i].mb);
+	free(u->dest);
 	free(u->rcpts);
 	if (u->prev)
 		u->prev->next = u->next;
@@ -261,7 +260,7 @@ static void send_lookups(struct sub *u)
 	s.next_reqid += u->nrcpt;
 	for (uint32_t i = 0; i < u->nrcpt; i++) {
 		struct srcpt *rc = &u->rcpts[i];
-		if (rc->remote)
+		if (u->dest[i].remote)
 			continue;
 		struct ipc_buf b;
 		ipcb_init(&b);
@@ -296,13 +295,14 @@ static void handle_begin(struct sub *u, const uint8_t *p, size_t len)
 		sub_fail(u, SUB_FAIL_DATA, "no recipients");
 		return;
 	}
-	if ((u->rcpts = calloc(n, sizeof(*u->rcpts))) == NULL) {
+	if ((u->dest = calloc(n, sizeof(*u->dest))) == NULL ||
+	    (u->rcpts = calloc(n, sizeof(*u->rcpts))) == NULL) {
 		sub_fail(u, SUB_FAIL_TEMP, "out of memory");
 		return;
 	}
 	u->nrcpt = n;
 	for (uint32_t i = 0; i < n; i++)
-		ipcr_str(&r, u->rcpts[i].addr, sizeof(u->rcpts[i].addr));
+		ipcr_str(&r, u->dest[i].addr, sizeof(u->dest[i].addr));
 	if (!ipcr_done(&r)) {
 		sub_fail(u, SUB_FAIL_PERM, "protocol error");
 		return;
@@ -319,9 +319,9 @@ static void handle_begin(struct sub *u, const uint8_t *p, size_t len)
 	}
 	bool any_local = false;
 	for (uint32_t i = 0; i < n; i++) {
-		struct srcpt *rc = &u->rcpts[i];
+		struct rcpt_dest *d = &u->dest[i];
 		char raw[ADDR_PATH_MAX + 1];
-		strlcpy(raw, rc->addr, sizeof(raw));
+		strlcpy(raw, d->addr, sizeof(raw));
 		e = addr_parse_mailbox(raw, strlen(raw), 0, &a);
 		if (e == ADDR_OK && strlen(a.local) + strlen(a.domain) + 3 > ADDR_PATH_MAX)
 			e = ADDR_PATH_TOO_LONG;
@@ -329,10 +329,10 @@ static void handle_begin(struct sub *u, const uint8_t *p, size_t len)
 			sub_fail(u, SUB_FAIL_DATA, "bad recipient address <%s>: %s", raw, addr_strerror(e));
 			return;
 		}
-		addr_format(&a, rc->addr, sizeof(rc->addr));
-		strlcpy(rc->local, a.local, sizeof(rc->local));
-		rc->remote = !config_is_local_domain(s.conf, a.domain);
-		any_local |= !rc->remote;
+		addr_format(&a, d->addr, sizeof(d->addr));
+		strlcpy(u->rcpts[i].local, a.local, sizeof(u->rcpts[i].local));
+		d->remote = !config_is_local_domain(s.conf, a.domain);
+		any_local |= !d->remote;
 	}
 	if (!qmgr_accepting()) {
 		sub_fail(u, SUB_FAIL_TEMP, "not accepting mail");
@@ -433,8 +433,8 @@ void submit_on_lookup(uint32_t reqid, uint16_t type, const uint8_t *p, size_t le
 	struct sub *u = find_lookup(reqid, &i);
 	if (u == NULL)
 		return;
-	struct srcpt *rc = &u->rcpts[i];
-	rc->pending = false;
+	struct rcpt_dest *rc = &u->dest[i];
+	u->rcpts[i].pending = false;
 	u->lookups--;
 	if (type == A_LOOKUP_NONE) {
 		sub_fail(u, SUB_FAIL_NOUSER, "<%s>: unknown user", rc->addr);
@@ -480,34 +480,14 @@ void submit_lookups_lost(void)
 
 /* ---- the commit ---- */
 
-/* Whether rcpts[i]'s j-th mailbox (or its remote address) came before. */
-static bool seen_before(const struct sub *u, uint32_t i, uint32_t j)
-{
-	const struct srcpt *rc = &u->rcpts[i];
-	for (uint32_t k = 0; k <= i; k++) {
-		const struct srcpt *o = &u->rcpts[k];
-		if (o->remote != rc->remote)
-			continue;
-		if (rc->remote) {
-			if (k < i && strcasecmp(o->addr, rc->addr) == 0)
-				return true;
-			continue;
-		}
-		for (uint32_t m = 0; m < (k == i ? j : o->nmb); m++)
-			if (strcmp(o->mb[m], rc->mb[j]) == 0)
-				return true;
-	}
-	return false;
-}
-
 static void commit_sub(struct sub *u)
 {
 	struct qmsg m;
 	uint32_t total = 0;
 	for (uint32_t i = 0; i < u->nrcpt; i++) {
-		const struct srcpt *rc = &u->rcpts[i];
-		for (uint32_t j = 0; j < (rc->remote ? 1 : rc->nmb); j++)
-			total += !seen_before(u, i, j);
+		const struct rcpt_dest *d = &u->dest[i];
+		for (uint32_t j = 0; j < (d->remote ? 1 : d->nmb); j++)
+			total += !rcpt_dest_seen_before(u->dest, i, j);
 	}
 	if (total == 0 || total > SUB_DELIVERIES_MAX) {
 		sub_fail(u, SUB_FAIL_DATA, "too many recipients (at most %d deliveries)", SUB_DELIVERIES_MAX);
@@ -525,17 +505,17 @@ static void commit_sub(struct sub *u)
 	strlcpy(m.sender, u->sender, sizeof(m.sender));
 	strlcpy(m.client, "local", sizeof(m.client));
 	for (uint32_t i = 0; i < u->nrcpt; i++) {
-		const struct srcpt *rc = &u->rcpts[i];
-		for (uint32_t j = 0; j < (rc->remote ? 1 : rc->nmb); j++) {
-			if (seen_before(u, i, j))
+		const struct rcpt_dest *d = &u->dest[i];
+		for (uint32_t j = 0; j < (d->remote ? 1 : d->nmb); j++) {
+			if (rcpt_dest_seen_before(u->dest, i, j))
 				continue;
 			struct qrcpt *q = &m.rcpts[m.nrcpt++];
 			q->state = RS_PENDING;
 			q->next_try_ms = now;
-			q->remote = rc->remote;
-			strlcpy(q->addr, rc->addr, sizeof(q->addr));
-			if (!rc->remote)
-				strlcpy(q->mailbox, rc->mb[j], sizeof(q->mailbox));
+			q->remote = d->remote;
+			strlcpy(q->addr, d->addr, sizeof(q->addr));
+			if (!d->remote)
+				strlcpy(q->mailbox, d->mb[j], sizeof(q->mailbox));
 		}
 	}
 	log_info("%s: uid=%u, from=<%s>", u->qid_text, (unsigned)u->uid, u->sender);

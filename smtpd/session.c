@@ -50,13 +50,6 @@ enum sstate {
 	S_CLOSING,     /* last reply is being flushed */
 };
 
-struct rcpt {
-	char addr[ADDR_PATH_MAX + 1];
-	bool remote;
-	size_t nmb;
-	char (*mb)[USERNAME_MAX + 1];
-};
-
 enum auth_wait { W_RCPT, W_PASSWORD, W_SENDER };
 enum auth_step { AS_PLAIN, AS_LOGIN_USER, AS_LOGIN_PASS };
 
@@ -86,7 +79,7 @@ struct session {
 	bool has_mail;
 	struct mail_params mail;
 	char sender[ADDR_PATH_MAX + 1];
-	struct rcpt *rcpts;
+	struct rcpt_dest *rcpts;
 	size_t nrcpt;
 	struct mailaddr pending;      /* the RCPT being looked up */
 	uint32_t queue_epoch;         /* queued connection the file came from */
@@ -335,7 +328,7 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 static void add_rcpt(struct session *s, const char *addr, bool remote,
     char (*mb)[USERNAME_MAX + 1], size_t nmb)
 {
-	struct rcpt *r = reallocarray(s->rcpts, s->nrcpt + 1, sizeof(*r));
+	struct rcpt_dest *r = reallocarray(s->rcpts, s->nrcpt + 1, sizeof(*r));
 	if (r == NULL) {
 		free(mb);
 		reply(s, "452 4.3.1 Insufficient system resources");
@@ -354,7 +347,7 @@ static void add_rcpt(struct session *s, const char *addr, bool remote,
 	strlcpy(r->addr, addr, sizeof(r->addr));
 	r->remote = remote;
 	r->mb = mb;
-	r->nmb = nmb;
+	r->nmb = (uint32_t)nmb; /* at most RESOLVE_MAX */
 	reply(s, "250 2.1.5 Ok");
 }
 
@@ -572,26 +565,6 @@ static void flush_wbuf(struct session *s)
 	s->wlen = 0;
 }
 
-/* Whether recipient i's j-th mailbox (or remote address) came earlier. */
-static bool rcpt_seen_before(const struct session *s, size_t i, size_t j)
-{
-	const struct rcpt *r = &s->rcpts[i];
-	for (size_t k = 0; k <= i; k++) {
-		const struct rcpt *o = &s->rcpts[k];
-		if (o->remote != r->remote)
-			continue;
-		if (r->remote) {
-			if (k < i && strcasecmp(o->addr, r->addr) == 0)
-				return true;
-			continue;
-		}
-		for (size_t m = 0; m < (k == i ? j : o->nmb); m++)
-			if (strcmp(o->mb[m], r->mb[j]) == 0)
-				return true;
-	}
-	return false;
-}
-
 static void send_commit(struct session *s)
 {
 	struct ipc_buf b;
@@ -608,9 +581,9 @@ static void send_commit(struct session *s)
 		if (pass == 1)
 			ipcb_u32(&b, n);
 		for (size_t i = 0; i < s->nrcpt; i++) {
-			const struct rcpt *r = &s->rcpts[i];
-			for (size_t j = 0; j < (r->remote ? 1 : r->nmb); j++) {
-				if (rcpt_seen_before(s, i, j))
+			const struct rcpt_dest *r = &s->rcpts[i];
+			for (uint32_t j = 0; j < (r->remote ? 1 : r->nmb); j++) {
+				if (rcpt_dest_seen_before(s->rcpts, (uint32_t)i, j))
 					continue;
 				if (pass == 0) {
 					n++;

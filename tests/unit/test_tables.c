@@ -3,8 +3,8 @@
  * aliases_parse (syntax, comments, limits, "file:line: message"
  * errors), tables_finish (duplicates and cross references), tables_user,
  * tables_resolve (case, user+detail fallback, alias expansion and
- * de-duplication, depth limit, loops -> -1, output limit) and
- * read_small_file.
+ * de-duplication, depth limit, loops -> -1, output limit),
+ * read_small_file and rcpt_dest_seen_before.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -520,6 +520,33 @@ static void test_read_small_file(void **state)
 	rmdir(dir);
 }
 
+/* One delivery per mailbox and per remote address (case-blind), the
+ * first recipient that leads there naming it. */
+static void test_rcpt_dest_seen_before(void **state)
+{
+	(void)state;
+	char mb0[2][USERNAME_MAX + 1] = { "alice", "bob" };
+	char mb2[3][USERNAME_MAX + 1] = { "carol", "bob", "carol" };
+	struct rcpt_dest d[4] = {
+		{ "team@example.org", false, mb0, 2 },
+		{ "x@remote.example", true, NULL, 0 },
+		{ "all@example.org", false, mb2, 3 },
+		{ "X@Remote.Example", true, NULL, 0 },
+	};
+	assert_false(rcpt_dest_seen_before(d, 0, 0));
+	assert_false(rcpt_dest_seen_before(d, 0, 1));
+	assert_false(rcpt_dest_seen_before(d, 1, 0));
+	assert_false(rcpt_dest_seen_before(d, 2, 0)); /* carol: first */
+	assert_true(rcpt_dest_seen_before(d, 2, 1));  /* bob: via team */
+	assert_true(rcpt_dest_seen_before(d, 2, 2));  /* carol again, same recipient */
+	assert_true(rcpt_dest_seen_before(d, 3, 0));  /* the remote address again */
+	/* a local mailbox and a remote address never match each other */
+	char mb4[1][USERNAME_MAX + 1] = { "x@remote.example" };
+	struct rcpt_dest e[2] = { { "x@remote.example", true, NULL, 0 },
+		{ "y@example.org", false, mb4, 1 } };
+	assert_false(rcpt_dest_seen_before(e, 1, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_max),
 		cmocka_unit_test(test_resolve_fanout),
 		cmocka_unit_test(test_read_small_file),
+		cmocka_unit_test(test_rcpt_dest_seen_before),
 	};
 	return cmocka_run_group_tests(tests, setup_tables, teardown_tables);
 }
