@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +103,10 @@ static void find_admins(struct queued_ctx *x)
 /* index/ is readable by postern-admin (posternctl lists the queue from
  * it, read-only): the directory is setgid so LMDB's files get that
  * group; lock.mdb must be writable by readers too (LMDB's reader
- * table), data.mdb is not (qindex.c). */
+ * table), data.mdb is not (qindex.c). Root works on what the queue
+ * manager's user owns here: through descriptors opened without
+ * following links, and only on its own regular files with one link,
+ * so a planted symbolic or hard link cannot hand root's files away. */
 static void index_perms(const struct config *c, const struct queued_ctx *x)
 {
 	char path[PATH_MAX];
@@ -114,16 +118,28 @@ static void index_perms(const struct config *c, const struct queued_ctx *x)
 		fatalx("system user %s does not exist (run 'posternctl setup')", USER_QUEUE);
 	gid_t g = x->admin_gid == (gid_t)-1 ? qgid : x->admin_gid;
 	textf(path, sizeof(path), "%s/index", c->spool);
-	if (chown(path, quid, g) < 0 || chmod(path, x->admin_gid == (gid_t)-1 ? 0700 : 02750) < 0)
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fchown(dfd, quid, g) < 0 ||
+	    fchmod(dfd, x->admin_gid == (gid_t)-1 ? 0700 : 02750) < 0)
 		fatal("owner/mode of %s", path);
 	static const struct { const char *name; mode_t mode; } files[] = {
 		{ "data.mdb", 0640 }, { "lock.mdb", 0660 },
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		textf(path, sizeof(path), "%s/index/%s", c->spool, files[i].name);
-		if ((chown(path, quid, g) < 0 || chmod(path, files[i].mode) < 0) && errno != ENOENT)
-			fatal("owner/mode of %s", path);
+		struct stat st;
+		int fd = openat(dfd, files[i].name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue; /* the first start: qindex.c makes them */
+		if (fd < 0 || fstat(fd, &st) < 0)
+			fatal("%s/%s", path, files[i].name);
+		if (!S_ISREG(st.st_mode) || st.st_uid != quid || st.st_nlink != 1)
+			fatalx("%s/%s: not a regular file of %s's with one link; refusing to touch it",
+			    path, files[i].name, USER_QUEUE);
+		if (fchown(fd, quid, g) < 0 || fchmod(fd, files[i].mode) < 0)
+			fatal("owner/mode of %s/%s", path, files[i].name);
+		close(fd);
 	}
+	close(dfd);
 }
 
 /* The queue manager asks, for posternctl reload (group postern-admin

@@ -124,3 +124,31 @@ def test_users_file_mode(postern):
     assert st.st_mode & 0o777 == 0o640
     assert st.st_uid == 0
     assert st.st_gid == pwd.getpwnam("postern-auth").pw_gid
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_root_does_not_follow_links_planted_in_the_index(make_postern, tmp_path, link):
+    """index/ belongs to the queue manager's user; root sets the group
+    and modes of LMDB's files there at each start. A link planted there
+    (as a compromised queue manager could) must not hand root's file
+    to that user."""
+    import subprocess
+    p = make_postern()
+    p.stop("smtpd")
+    p.stop("queued")
+    target = tmp_path / "secret"
+    target.write_text("root's\n")
+    os.chmod(target, 0o600)
+    data = os.path.join(p.spool, "index", "data.mdb")
+    os.unlink(data)
+    if link == "symlink":
+        os.symlink(target, data)
+    else:
+        os.link(target, data)
+    before = os.stat(target)
+    q = p.start("queued")
+    assert q.wait(timeout=30) != 0
+    assert "index/data.mdb" in p.log("queued")
+    after = os.stat(target)
+    assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+    assert subprocess.run(["cat", str(target)], capture_output=True, text=True).stdout == "root's\n"
