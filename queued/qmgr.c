@@ -1093,7 +1093,7 @@ int qmgr_act(uint8_t action, const uint64_t *ids, uint32_t n, uint32_t *done)
 {
 	static const char *verb[] = { [CTL_HOLD] = "held", [CTL_RELEASE] = "released",
 		[CTL_RETRY] = "retry now", [CTL_REMOVE] = "removed", [CTL_BOUNCE] = "returned to sender" };
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	uint64_t now = now_ms();
 	*done = 0;
 	if (action < CTL_HOLD || action > CTL_BOUNCE)
@@ -1106,6 +1106,15 @@ int qmgr_act(uint8_t action, const uint64_t *ids, uint32_t n, uint32_t *done)
 	for (uint32_t k = 0; k < n && rc == 0; k++) {
 		struct qmsg m;
 		if ((rc = qindex_get(&q.idx, txn, ids[k], &m)) == MDB_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc == MDB_CORRUPTED) {
+			/* one bad record must not block the others; the next
+			 * start's reconcile drops it */
+			char name[QID_LEN + 1];
+			qfile_name(ids[k], name);
+			log_warnx("%s: index record unreadable; left to the next start", name);
 			rc = 0;
 			continue;
 		}
@@ -1148,7 +1157,7 @@ int qmgr_act(uint8_t action, const uint64_t *ids, uint32_t n, uint32_t *done)
 	}
 	if (rc == 0)
 		rc = mdb_txn_commit(txn);
-	else if (changed && gone && reports)
+	else if (txn != NULL)
 		mdb_txn_abort(txn);
 	if (rc == 0) {
 		*done = (uint32_t)nchanged;

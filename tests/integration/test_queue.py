@@ -73,6 +73,25 @@ def test_reconcile_drops_an_unreadable_record_and_its_schedule(make_postern):
     p.wait_mail("alice", 1)
 
 
+def test_admin_action_skips_an_unreadable_record(postern):
+    import json
+    import lmdb  # python3-lmdb, from tests/install-deps.sh
+    p = postern
+    p.ctl("pause", "local")
+    with smtplib.SMTP("127.0.0.1", p.port, timeout=30) as s:
+        s.sendmail("a@example.net", ["alice@example.test"], b"Subject: waits\r\n\r\nq\r\n")
+    good = wait_for(lambda: json.loads(p.ctl("show", "queue", "--json").stdout), what="queued")[0]["id"]
+    bad = "1A2B3C4D5E6F7000"
+    env = lmdb.open(os.path.join(p.spool, "index"), max_dbs=2, map_size=1 << 32)
+    with env.begin(write=True) as txn:
+        txn.put(bytes.fromhex(bad), b"\xffnot a record", db=env.open_db(b"msgs", txn=txn, create=False))
+    env.close()
+    # the bad record neither fails the batch nor hides the good message
+    r = p.ctl("hold", bad, good, check=False)
+    assert r.returncode == 0 and r.stdout.strip() == "1 message held", (r.stdout, r.stderr)
+    assert f"{bad}: index record unreadable" in p.log("queued")
+
+
 def test_temporary_failure_is_retried(postern):
     # a file where carol's Maildir should be: delivery fails temporarily
     blocker = os.path.join(postern.mail, "carol")
