@@ -90,3 +90,17 @@ int ctlmsg_stats_decode(const uint8_t *p, size_t len, struct stat_kv *out, size_
 	}
 	return ipcr_done(&r) ? (int)n : -1;
 }
+
+size_t ctlmsg_stats_keep(struct stat_kv *kv, size_t n, const char *prefix, const char *reserved)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool keep = strncmp(kv[i].name, prefix, strlen(prefix)) == 0 &&
+		    (reserved == NULL || strncmp(kv[i].name, reserved, strlen(reserved)) != 0);
+		for (size_t j = 0; keep && j < kept; j++)
+			keep = strcmp(kv[j].name, kv[i].name) != 0;
+		if (keep)
+			kv[kept++] = kv[i];
+	}
+	return kept;
+}

@@ -40,5 +40,11 @@ void ctlmsg_stats_encode(struct ipc_buf *b, const struct stat_kv *kv, size_t n);
 /* Returns the count (<= max) or -1 on a malformed or oversized list,
  * or a name with other characters than letters, digits and _{}=",. :- */
 int ctlmsg_stats_decode(const uint8_t *p, size_t len, struct stat_kv *out, size_t max);
+/* A list from a less trusted process (smtpd's worker, pop3d's login):
+ * keeps, in place and in order, the names that start with prefix and
+ * not with reserved (NULL: none), the first of each name only; returns
+ * how many are left. It cannot pass off another daemon's counters or
+ * make a series twice. */
+size_t ctlmsg_stats_keep(struct stat_kv *kv, size_t n, const char *prefix, const char *reserved);
 
 #endif

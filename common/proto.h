@@ -86,12 +86,12 @@ enum msg_type {
 	                      unsupported type, malformed payload); not retried */
 
 	/* posternctl -> queued (control.c), over run/control.sock */
-	C_ACT = 600,       /* (u8 action, u32 n, n x u64 qid) -> C_OK (u32 done, u32 skipped)
+	C_ACT = 600,       /* (u8 action, u32 n, n x u64 qid) -> C_OK (u32 messages changed)
 	                      action: ctl_action */
 	C_PAUSE,           /* (u8 what: ctl_pause bits, u8 1 pause | 0 resume) -> C_OK (u32 paused bits) */
 	C_STATS,           /* () -> C_STATS_OK */
 	C_MSG,             /* (u64 qid) -> C_OK () + fd of the queue file (read-only) | C_FAIL */
-	C_RELOAD,          /* () -> C_OK (u32 daemons signalled) | C_FAIL */
+	C_RELOAD,          /* () -> C_OK () | C_FAIL: the root monitor signals the daemons */
 	/* queued -> posternctl */
 	C_OK = 650,
 	C_FAIL,            /* (str reason) */

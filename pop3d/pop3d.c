@@ -101,15 +101,8 @@ static void take_login_stats(const uint8_t *p, size_t len)
 		log_warnx("malformed counters from the login process");
 		return;
 	}
-	login_nkv = 0;
-	for (int i = 0; i < got; i++) {
-		bool keep = strncmp(kv[i].name, "pop3d_", 6) == 0 &&
-		    strncmp(kv[i].name, "pop3d_sessions_", 15) != 0;
-		for (size_t j = 0; keep && j < login_nkv; j++)
-			keep = strcmp(login_kv[j].name, kv[i].name) != 0;
-		if (keep)
-			login_kv[login_nkv++] = kv[i];
-	}
+	login_nkv = ctlmsg_stats_keep(kv, (size_t)got, "pop3d_", "pop3d_sessions_");
+	memcpy(login_kv, kv, login_nkv * sizeof(kv[0]));
 	write_stats();
 }
 

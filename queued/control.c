@@ -200,6 +200,12 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	if (c.nclients >= CTL_CLIENTS_MAX) {
+		/* said, so that posternctl does not take it for a refusal */
+		struct ipc_buf b;
+		ipcb_init(&b);
+		ipcb_cstr(&b, "too many control connections at once; try again");
+		(void)ipc_send_fd(fd, C_FAIL, 0, b.data, b.len, -1);
+		ipcb_free(&b);
 		close(fd);
 		return;
 	}
@@ -225,10 +231,4 @@ void control_init(struct event_base *base, const struct queued_ctx *ctx)
 	c.ev_accept = event_new(base, ctx->control_fd, EV_READ | EV_PERSIST, on_accept, NULL);
 	c.ev_resume = evtimer_new(base, on_resume, NULL);
 	event_add(c.ev_accept, NULL);
-}
-
-void control_stop(void)
-{
-	if (c.ev_accept)
-		event_del(c.ev_accept);
 }

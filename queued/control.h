@@ -18,6 +18,5 @@
 struct event_base;
 
 void control_init(struct event_base *base, const struct queued_ctx *ctx);
-void control_stop(void);
 
 #endif

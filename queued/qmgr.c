@@ -448,7 +448,7 @@ static void handle_stats(struct client *c, const uint8_t *p, size_t len)
 	}
 	free(c->stats);
 	c->stats = kv;
-	c->nstats = (size_t)n;
+	c->nstats = ctlmsg_stats_keep(kv, (size_t)n, "smtpd_", NULL);
 }
 
 size_t qmgr_smtpd_stats(struct stat_kv *out, size_t max)
@@ -570,8 +570,9 @@ static void apply_result(const struct qmsg *m, struct qrcpt *r, const struct res
 	 * agent logs its own (with the host and TLS), so only local
 	 * outcomes and the queue's own decisions are logged here */
 	double delay = (double)(now > m->arrival_ms ? now - m->arrival_ms : 0) / 1000.0;
-	char to[2 * ADDR_PATH_MAX + 32];
-	local_to(r, to, sizeof(to));
+	char to[2 * ADDR_PATH_MAX + 32] = "";
+	if (!r->remote) /* the only lines that name it */
+		local_to(r, to, sizeof(to));
 	if (res->status == DELIVERY_OK) {
 		r->state = RS_DELIVERED;
 		r->last_error[0] = '\0';
@@ -1002,6 +1003,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	stop_if_idle();
 	bounce_retry();
 	schedule_run();
+	/* posternctl's read transactions hold LMDB's old pages; one killed
+	 * mid-listing would hold them (and grow the file) until a restart */
+	static unsigned ticks;
+	int dead = 0;
+	if (++ticks % 30 == 0 && mdb_reader_check(q.idx.env, &dead) == 0 && dead > 0)
+		log_info("cleared %d stale index reader(s) (a posternctl that was killed)", dead);
 }
 
 /* ---- administration: what posternctl asks for (control.c) ---- */

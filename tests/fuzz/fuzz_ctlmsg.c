@@ -44,6 +44,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b.err || b.len != size || memcmp(b.data, data, size) != 0)
 			abort();
 		ipcb_free(&b);
+		/* what a less trusted sender's list comes to: own names, once each */
+		size_t kept = ctlmsg_stats_keep(kv, (size_t)k, "smtpd_", "smtpd_x");
+		for (size_t i = 0; i < kept; i++) {
+			if (strncmp(kv[i].name, "smtpd_", 6) != 0 || strncmp(kv[i].name, "smtpd_x", 7) == 0)
+				abort();
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(kv[i].name, kv[j].name) == 0)
+					abort();
+		}
 	}
 	return 0;
 }

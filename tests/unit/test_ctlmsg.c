@@ -129,6 +129,24 @@ static void test_stats(void **state)
 	}
 }
 
+/* What a less trusted process sends: its own names only, once each. */
+static void test_stats_keep(void **state)
+{
+	(void)state;
+	struct stat_kv kv[] = {
+		{ "smtpd_accepted_total", 1 }, { "queued_paused", 7 },
+		{ "smtpd_rejected_total{reply=\"550 5.1.1\"}", 2 }, { "smtpd_accepted_total", 9 },
+		{ "smtpd", 3 }, { "pop3d_sessions_now", 4 },
+	};
+	assert_int_equal(ctlmsg_stats_keep(kv, 6, "smtpd_", NULL), 2);
+	assert_string_equal(kv[0].name, "smtpd_accepted_total");
+	assert_int_equal(kv[0].value, 1);
+	assert_string_equal(kv[1].name, "smtpd_rejected_total{reply=\"550 5.1.1\"}");
+	struct stat_kv p[] = { { "pop3d_sessions_now", 9 }, { "pop3d_logins_total", 1 } };
+	assert_int_equal(ctlmsg_stats_keep(p, 2, "pop3d_", "pop3d_sessions_"), 1);
+	assert_string_equal(p[0].name, "pop3d_logins_total");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_act_refuses_bad_action_and_huge_count),
 		cmocka_unit_test(test_pause),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_stats_keep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
