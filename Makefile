@@ -67,8 +67,11 @@ $(BUILD)/pop3d: $(call obj,$(POP3D_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/posternctl: $(call obj,$(CTL_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/sendmail: $(call obj,$(SENDMAIL_SRC)) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# sendmail runs once per message (cron, PHP): it links only what it
+# uses, so that loading it resolves no OpenSSL, LMDB or libcrypt
+SENDMAIL_COMMON = common/addr.c common/config.c common/ipc.c common/util.c common/log.c common/msgfilter.c
+$(BUILD)/sendmail: $(call obj,$(SENDMAIL_SRC) $(SENDMAIL_COMMON))
+	$(CC) $(LDFLAGS) -o $@ $^ -lbsd -levent
 $(BUILD)/resolver: $(call obj,$(RESOLVER_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(UNBOUND_LIBS)
 

@@ -222,6 +222,11 @@ enum addr_err addr_parse_path(const char *s, size_t len, int flags,
 	return ADDR_OK;
 }
 
+bool addr_path_fits(const struct mailaddr *a)
+{
+	return strlen(a->local) + 1 + strlen(a->domain) + 2 <= ADDR_PATH_MAX;
+}
+
 enum addr_err addr_parse_mailbox(const char *s, size_t len, int flags,
     struct mailaddr *out)
 {

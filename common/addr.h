@@ -43,6 +43,10 @@ enum addr_err addr_parse_path(const char *s, size_t len, int flags,
  * not fit. */
 bool addr_format(const struct mailaddr *a, char *out, size_t outlen);
 
+/* Whether "<local@domain>" fits a reverse- or forward-path
+ * (ADDR_PATH_MAX octets, RFC 5321 4.5.3.1.3). */
+bool addr_path_fits(const struct mailaddr *a);
+
 /* Parses a bare "local@domain" (no brackets), e.g. from a config or
  * aliases file. */
 enum addr_err addr_parse_mailbox(const char *s, size_t len, int flags,

@@ -340,7 +340,6 @@ int main(int argc, char **argv)
 	const char *confpath = NULL, *from = NULL, *fullname = NULL;
 	bool tflag = false, iflag = false, mailq = false;
 	int ch;
-	signal(SIGPIPE, SIG_IGN);
 	/* it needs no privileges, and must not lend any: a set-id copy
 	 * would read any -C file and speak to queued as someone else */
 	if (geteuid() != getuid() || getegid() != getgid())
@@ -379,7 +378,8 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (mailq)
-		run_mailq(confpath);
+		run_mailq(confpath); /* with SIGPIPE as it came: mailq | head */
+	signal(SIGPIPE, SIG_IGN);
 
 	static struct config conf;
 	char err[512];

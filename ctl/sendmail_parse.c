@@ -346,7 +346,7 @@ enum addr_err sm_complete_addr(const char *raw, const char *defdomain, struct ma
 	if (w < 0 || (size_t)w >= sizeof(buf))
 		return ADDR_PATH_TOO_LONG;
 	enum addr_err e = addr_parse_mailbox(buf, (size_t)w, 0, out);
-	if (e == ADDR_OK && strlen(out->local) + 1 + strlen(out->domain) + 2 > ADDR_PATH_MAX)
+	if (e == ADDR_OK && !addr_path_fits(out))
 		return ADDR_PATH_TOO_LONG;
 	return e;
 }

@@ -309,7 +309,7 @@ static void handle_begin(struct sub *u, const uint8_t *p, size_t len)
 	}
 	if (sender[0] != '\0') {
 		e = addr_parse_mailbox(sender, strlen(sender), 0, &a);
-		if (e == ADDR_OK && strlen(a.local) + strlen(a.domain) + 3 > ADDR_PATH_MAX)
+		if (e == ADDR_OK && !addr_path_fits(&a))
 			e = ADDR_PATH_TOO_LONG;
 		if (e != ADDR_OK || !addr_format(&a, u->sender, sizeof(u->sender))) {
 			sub_fail(u, SUB_FAIL_DATA, "bad sender address <%s>: %s", sender,
@@ -323,7 +323,7 @@ static void handle_begin(struct sub *u, const uint8_t *p, size_t len)
 		char raw[ADDR_PATH_MAX + 1];
 		strlcpy(raw, d->addr, sizeof(raw));
 		e = addr_parse_mailbox(raw, strlen(raw), 0, &a);
-		if (e == ADDR_OK && strlen(a.local) + strlen(a.domain) + 3 > ADDR_PATH_MAX)
+		if (e == ADDR_OK && !addr_path_fits(&a))
 			e = ADDR_PATH_TOO_LONG;
 		if (e != ADDR_OK) {
 			sub_fail(u, SUB_FAIL_DATA, "bad recipient address <%s>: %s", raw, addr_strerror(e));

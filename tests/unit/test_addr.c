@@ -476,6 +476,21 @@ static void test_strerror(void **state)
 	assert_string_equal(addr_strerror(ADDR_OK), "ok");
 }
 
+/* "<local@domain>" against the 256-octet path limit */
+static void test_path_fits(void **state)
+{
+	(void)state;
+	struct mailaddr a;
+	memset(&a, 0, sizeof(a));
+	memset(a.local, 'l', 64);
+	memset(a.domain, 'd', 253 - 64 - 1);      /* 64 + 1 + 188 + 2 = 255 */
+	assert_true(addr_path_fits(&a));
+	a.domain[188] = 'd';                      /* 256 */
+	assert_true(addr_path_fits(&a));
+	a.domain[189] = 'd';                      /* 257 */
+	assert_false(addr_path_fits(&a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_mailbox),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_path_fits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
