@@ -1003,6 +1003,42 @@ static void test_reload_names_cut(void **state)
 	assert_int_equal(conf.timeout_command_ms, 5000);
 }
 
+/* Every field of struct config is either taken on reload or named as
+ * needing a restart: a field added without a decision in
+ * config_reload.c's table would be neither. Each 4th byte is changed
+ * in turn (path and confdir, the file's own name, excepted); only
+ * padding, shorter than 8 bytes, may go unnoticed. */
+static struct config cur2, fresh2, base2;
+
+static void test_reload_covers_every_field(void **state)
+{
+	(void)state;
+	char changed[1024], restart[1024];
+	parse_ok(BASE);
+	memcpy(&base2, &conf, sizeof(base2));
+	memcpy(&cur2, &base2, sizeof(cur2));
+	memcpy(&fresh2, &base2, sizeof(fresh2));
+	uint8_t *c = (uint8_t *)&cur2, *f = (uint8_t *)&fresh2, *b = (uint8_t *)&base2;
+	size_t own_end = offsetof(struct config, confdir) + sizeof(base2.confdir);
+	size_t run = 0, longest = 0, at = 0;
+	assert_int_equal(offsetof(struct config, path), 0);
+	for (size_t o = own_end; o < sizeof(struct config); o += 4) {
+		f[o] ^= 0x5a;
+		config_take_live(&cur2, &fresh2, changed, sizeof(changed), restart, sizeof(restart));
+		f[o] = b[o];
+		c[o] = b[o];
+		if (changed[0] || restart[0]) {
+			run = 0;
+		} else if ((run += 4) > longest) {
+			longest = run;
+			at = o;
+		}
+	}
+	if (longest >= 8)
+		print_error("bytes %zu..%zu of struct config are in no reload key\n", at + 4 - longest, at);
+	assert_true(longest < 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1027,6 +1063,7 @@ int main(void)
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_reload_tls),
 		cmocka_unit_test(test_reload_names_cut),
+		cmocka_unit_test(test_reload_covers_every_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
