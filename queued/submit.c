@@ -40,7 +40,6 @@
 #define SUB_REPLY_MS 10000          /* to take the answer */
 #define SUB_DELIVERIES_MAX 1000     /* mailboxes and remote addresses, as smtpd */
 /* a SUB_BEGIN with SUB_RCPT_MAX full-length addresses */
-#define SUB_BEGIN_MAX ((SUB_RCPT_MAX + 1) * (4 + ADDR_PATH_MAX) + 4)
 #define SUB_DATA_MAX (4 + SUB_CHUNK_MAX)
 
 enum sub_state {
@@ -280,19 +279,26 @@ static void send_lookups(struct sub *u)
 
 static void handle_begin(struct sub *u, const uint8_t *p, size_t len)
 {
-	struct ipc_rd r;
-	struct mailaddr a;
-	enum addr_err e;
-	char sender[ADDR_PATH_MAX + 1];
-	ipcr_init(&r, p, len);
-	ipcr_str(&r, sender, sizeof(sender));
-	uint32_t n = ipcr_u32(&r);
-	if (r.err || n > SUB_RCPT_MAX) {
+	static struct mailaddr rcpt[SUB_RCPT_MAX]; /* the queue manager is one thread */
+	struct mailaddr sender;
+	bool null_sender = true;
+	uint32_t n = 0;
+	char raw[ADDR_PATH_MAX + 1];
+	enum addr_err why = ADDR_OK;
+	switch (sub_begin_decode(p, len, &sender, &null_sender, rcpt, &n, raw, &why)) {
+	case SUBB_OK:
+		break;
+	case SUBB_PROTO:
 		sub_fail(u, SUB_FAIL_PERM, "protocol error");
 		return;
-	}
-	if (n == 0) {
+	case SUBB_NO_RCPT:
 		sub_fail(u, SUB_FAIL_DATA, "no recipients");
+		return;
+	case SUBB_BAD_SENDER:
+		sub_fail(u, SUB_FAIL_DATA, "bad sender address <%s>: %s", raw, addr_strerror(why));
+		return;
+	case SUBB_BAD_RCPT:
+		sub_fail(u, SUB_FAIL_DATA, "bad recipient address <%s>: %s", raw, addr_strerror(why));
 		return;
 	}
 	if ((u->dest = calloc(n, sizeof(*u->dest))) == NULL ||
@@ -301,37 +307,15 @@ static void handle_begin(struct sub *u, const uint8_t *p, size_t len)
 		return;
 	}
 	u->nrcpt = n;
-	for (uint32_t i = 0; i < n; i++)
-		ipcr_str(&r, u->dest[i].addr, sizeof(u->dest[i].addr));
-	if (!ipcr_done(&r)) {
-		sub_fail(u, SUB_FAIL_PERM, "protocol error");
-		return;
-	}
-	if (sender[0] != '\0') {
-		e = addr_parse_mailbox(sender, strlen(sender), 0, &a);
-		if (e == ADDR_OK && !addr_path_fits(&a))
-			e = ADDR_PATH_TOO_LONG;
-		if (e != ADDR_OK || !addr_format(&a, u->sender, sizeof(u->sender))) {
-			sub_fail(u, SUB_FAIL_DATA, "bad sender address <%s>: %s", sender,
-			    addr_strerror(e == ADDR_OK ? ADDR_PATH_TOO_LONG : e));
-			return;
-		}
-	}
+	/* each fits: sub_begin_decode checked the paths */
+	if (!null_sender)
+		addr_format(&sender, u->sender, sizeof(u->sender));
 	bool any_local = false;
 	for (uint32_t i = 0; i < n; i++) {
 		struct rcpt_dest *d = &u->dest[i];
-		char raw[ADDR_PATH_MAX + 1];
-		strlcpy(raw, d->addr, sizeof(raw));
-		e = addr_parse_mailbox(raw, strlen(raw), 0, &a);
-		if (e == ADDR_OK && !addr_path_fits(&a))
-			e = ADDR_PATH_TOO_LONG;
-		if (e != ADDR_OK) {
-			sub_fail(u, SUB_FAIL_DATA, "bad recipient address <%s>: %s", raw, addr_strerror(e));
-			return;
-		}
-		addr_format(&a, d->addr, sizeof(d->addr));
-		strlcpy(u->rcpts[i].local, a.local, sizeof(u->rcpts[i].local));
-		d->remote = !config_is_local_domain(s.conf, a.domain);
+		addr_format(&rcpt[i], d->addr, sizeof(d->addr));
+		strlcpy(u->rcpts[i].local, rcpt[i].local, sizeof(u->rcpts[i].local));
+		d->remote = !config_is_local_domain(s.conf, rcpt[i].domain);
 		any_local |= !d->remote;
 	}
 	if (!qmgr_accepting()) {

@@ -37,11 +37,11 @@
 #define POSTERN_SUBMIT_H
 
 #include "config.h"
+#include "submit_begin.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define SUB_RCPT_MAX 1000       /* recipients of one submission */
 #define SUB_CHUNK_MAX 65536     /* message octets in one SUB_DATA */
 
 enum sub_fail {
