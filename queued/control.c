@@ -2,8 +2,8 @@
  * control.c: queued's control socket, run/control.sock (see control.h).
  * Runs in the queue manager (postern-queue, chrooted to the spool
  * root). The socket's mode already keeps others out (root:postern-admin
- * 0660); each connection is checked again by the peer's uid against
- * root and the members of postern-admin that the root parent found.
+ * 0660); each connection is checked again by the peer's credentials:
+ * root, or a member of postern-admin (SO_PEERCRED, SO_PEERGROUPS).
  * Requests are small and answered at once, in order, on the event loop.
  */
 #include "control.h"
@@ -28,6 +28,29 @@ static struct {
 	size_t nclients;
 } c;
 
+/* The peer's supplementary groups when it connected (SO_PEERGROUPS):
+ * a member added since queued started is admitted at their next login,
+ * as with any group. */
+static bool peer_in_group(int fd, gid_t g)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	bool in = false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || (groups = malloc(len)) == NULL)
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+			free(groups);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		in = in || groups[i] == g;
+	if (groups != small)
+		free(groups);
+	return in;
+}
+
 static bool peer_allowed(int fd, uid_t *uid)
 {
 	struct ucred cred;
@@ -35,14 +58,10 @@ static bool peer_allowed(int fd, uid_t *uid)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return false;
 	*uid = cred.uid;
-	if (cred.uid == 0)
+	if (cred.uid == 0 || cred.uid == c.ctx->dev_uid)
 		return true;
-	if (c.ctx->admin_gid != (gid_t)-1 && cred.gid == c.ctx->admin_gid)
-		return true;
-	for (size_t i = 0; i < c.ctx->nadmin_uids; i++)
-		if (c.ctx->admin_uids[i] == cred.uid)
-			return true;
-	return false;
+	return c.ctx->admin_gid != (gid_t)-1 &&
+	    (cred.gid == c.ctx->admin_gid || peer_in_group(fd, c.ctx->admin_gid));
 }
 
 static void reply_fail(struct ipc_chan *ch, uint32_t reqid, const char *why)

@@ -23,7 +23,6 @@
 
 #include <bsd/string.h>
 #include <grp.h>
-#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -74,30 +73,9 @@ static int bind_socket(const struct config *c, const char *rel, uid_t owner, gid
  * Resolved here, as root: the queue manager's chroot has no /etc. */
 static void find_admins(struct queued_ctx *x)
 {
-	struct group *gr = getgrnam(GROUP_ADMIN);
-	x->admin_gid = (gid_t)-1;
-	x->nadmin_uids = 0;
-	if (!privsep_enabled()) {
-		x->admin_uids[x->nadmin_uids++] = geteuid();
-		return;
-	}
-	if (gr == NULL)
-		return;
-	x->admin_gid = gr->gr_gid;
-	for (char **m = gr->gr_mem; *m && x->nadmin_uids < ADMIN_UIDS_MAX; m++) {
-		struct passwd *pw = getpwnam(*m);
-		if (pw && pw->pw_uid != 0)
-			x->admin_uids[x->nadmin_uids++] = pw->pw_uid;
-	}
-	struct passwd *pw;
-	setpwent();
-	while ((pw = getpwent()) != NULL && x->nadmin_uids < ADMIN_UIDS_MAX)
-		if (pw->pw_gid == x->admin_gid && pw->pw_uid != 0)
-			x->admin_uids[x->nadmin_uids++] = pw->pw_uid;
-	endpwent();
-	if (x->nadmin_uids == ADMIN_UIDS_MAX)
-		log_warnx("group %s: only the first %d members may use posternctl", GROUP_ADMIN,
-		    ADMIN_UIDS_MAX);
+	struct group *gr = privsep_enabled() ? getgrnam(GROUP_ADMIN) : NULL;
+	x->admin_gid = gr ? gr->gr_gid : (gid_t)-1;
+	x->dev_uid = privsep_enabled() ? (uid_t)-1 : geteuid();
 }
 
 /* index/ is readable by postern-admin (posternctl lists the queue from

@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ADMIN_UIDS_MAX 64
 
 struct queued_ctx {
 	struct config *conf;
@@ -21,12 +20,13 @@ struct queued_ctx {
 	uid_t smtpd_uid;     /* the only peer allowed on it */
 	int submit_fd;       /* run/submit.sock: local submissions (sendmail), any uid */
 	int control_fd;      /* run/control.sock: posternctl */
-	/* who may use the control socket besides root: members of group
-	 * postern-admin, resolved by the root parent (the worker's chroot
-	 * has no group database) */
+	/* who may use the control socket besides root: the members of
+	 * group postern-admin (the kernel tells their groups on each
+	 * connection), resolved by the root parent, the worker's chroot
+	 * having no group database; a developer's queued, not root, admits
+	 * its own uid */
 	gid_t admin_gid;     /* (gid_t)-1 when the group does not exist */
-	uid_t admin_uids[ADMIN_UIDS_MAX];
-	size_t nadmin_uids;
+	uid_t dev_uid;       /* (uid_t)-1 when started as root */
 };
 
 /* queued's helpers, in the order its monitor forks them: the index
