@@ -14,7 +14,8 @@ void ctlmsg_act_encode(struct ipc_buf *b, uint8_t action, const uint64_t *ids, u
 		ipcb_u64(b, ids[i]);
 }
 
-int64_t ctlmsg_act_count(const uint8_t *p, size_t len)
+/* The id count a C_ACT payload announces, or -1 if it is not that many. */
+static int64_t act_count(const uint8_t *p, size_t len)
 {
 	struct ipc_rd r;
 	ipcr_init(&r, p, len);
@@ -29,7 +30,7 @@ bool ctlmsg_act_decode(const uint8_t *p, size_t len, uint8_t *action, uint64_t *
     uint32_t *n)
 {
 	struct ipc_rd r;
-	int64_t count = ctlmsg_act_count(p, len);
+	int64_t count = act_count(p, len);
 	if (count < 0 || count > max)
 		return false;
 	ipcr_init(&r, p, len);

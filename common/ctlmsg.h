@@ -29,8 +29,6 @@ void ctlmsg_act_encode(struct ipc_buf *b, uint8_t action, const uint64_t *ids, u
  * unknown action or more than max ids. */
 bool ctlmsg_act_decode(const uint8_t *p, size_t len, uint8_t *action, uint64_t *ids, uint32_t max,
     uint32_t *n);
-/* The id count a C_ACT payload announces (to size ids), or -1. */
-int64_t ctlmsg_act_count(const uint8_t *p, size_t len);
 
 /* C_PAUSE: (u8 what, u8 pause); what: nonzero CTL_PAUSE_* bits. */
 bool ctlmsg_pause_decode(const uint8_t *p, size_t len, uint8_t *what, bool *pause);

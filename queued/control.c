@@ -114,18 +114,15 @@ static void handle_stats(struct ipc_chan *ch, uint32_t reqid)
 
 static void handle_act(struct ipc_chan *ch, uint32_t reqid, const uint8_t *p, size_t len)
 {
-	int64_t count = ctlmsg_act_count(p, len);
-	uint64_t *ids = count >= 0 ? calloc(count ? (size_t)count : 1, sizeof(*ids)) : NULL;
+	static uint64_t ids[CTL_IDS_MAX]; /* 64 KiB; the queue manager is one thread */
 	uint8_t action;
 	uint32_t n;
-	if (ids == NULL || !ctlmsg_act_decode(p, len, &action, ids, (uint32_t)count, &n)) {
-		free(ids);
-		reply_fail(ch, reqid, count < 0 ? "malformed request" : ids ? "unknown action" : "out of memory");
+	if (!ctlmsg_act_decode(p, len, &action, ids, CTL_IDS_MAX, &n)) {
+		reply_fail(ch, reqid, "malformed request");
 		return;
 	}
 	uint32_t done = 0;
 	int rc = qmgr_act(action, ids, n, &done);
-	free(ids);
 	if (rc != 0) {
 		reply_fail(ch, reqid, "the queue index could not be updated (see the log)");
 	} else {
