@@ -18,22 +18,16 @@ static const char *const daemons[] = { "smtpd", "queued", "pop3d", "resolver" };
 
 void pidfile_write(const char *spool, const char *name)
 {
-	char path[4096], tmp[4096], text[32];
+	char path[4096], text[32];
 	/* queued makes the spool; a daemon started before it makes what
 	 * its pid file needs (a sandbox may forbid it: only reload cares) */
 	textf(path, sizeof(path), "%s/run", spool);
 	(void)mkdir(spool, 0755);
 	(void)mkdir(path, 0755);
 	textf(path, sizeof(path), "%s/run/%s.pid", spool, name);
-	textf(tmp, sizeof(tmp), "%s.tmp", path);
 	int n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || !write_all(fd, text, (size_t)n) || fchmod(fd, 0644) < 0 ||
-	    close(fd) < 0 || rename(tmp, path) < 0) {
+	if (!write_file_replace(path, text, (size_t)n, 0644, (gid_t)-1))
 		log_warn("%s: cannot write the pid file (posternctl reload will not find us)", path);
-		if (fd >= 0)
-			unlink(tmp);
-	}
 }
 
 static pid_t read_pid(const char *spool, const char *name)

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <strings.h>
@@ -148,6 +149,32 @@ bool qid_parse(const char *s, size_t len, uint64_t *out)
 	}
 	*out = v;
 	return true;
+}
+
+bool write_file_replace(const char *path, const void *buf, size_t len, mode_t mode, gid_t gid)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return false;
+	bool ok = write_all(fd, buf, len) && (gid == (gid_t)-1 || fchown(fd, (uid_t)-1, gid) == 0) &&
+	    fchmod(fd, mode) == 0;
+	int e = errno;
+	if (close(fd) < 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (ok && rename(tmp, path) == 0)
+		return true;
+	if (ok)
+		e = errno;
+	unlink(tmp);
+	errno = e;
+	return false;
 }
 
 bool write_all(int fd, const void *buf, size_t len)

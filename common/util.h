@@ -29,6 +29,11 @@ bool qid_parse(const char *s, size_t len, uint64_t *out);
 
 /* write()/read() the whole buffer, retrying on EINTR and short counts. */
 bool write_all(int fd, const void *buf, size_t len);
+/* Replaces path's content with buf at once (path.tmp, then rename), a
+ * new file of mode, of group gid unless (gid_t)-1. For root's small
+ * files in the root-owned run/ (pid files, pop3d's counters); false,
+ * with errno, on failure, when nothing changed. */
+bool write_file_replace(const char *path, const void *buf, size_t len, mode_t mode, gid_t gid);
 int set_nonblock(int fd);
 /* TCP_NODELAY on a TCP socket: small commands and replies, often
  * pipelined, are not held back for the peer's delayed ACK. */

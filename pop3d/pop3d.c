@@ -75,19 +75,13 @@ static void write_stats(void)
 	strlcpy(kv[n].name, "pop3d_sessions_now", sizeof(kv[n].name));
 	kv[n++].value = nsessions;
 	struct ipc_buf b;
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX];
 	ipcb_init(&b);
 	ctlmsg_stats_encode(&b, kv, n);
 	textf(path, sizeof(path), "%s/" POP3D_STATS_FILE, conf.spool);
-	textf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = b.err ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || !write_all(fd, b.data, b.len) ||
-	    (admin_gid != (gid_t)-1 && (fchown(fd, 0, admin_gid) < 0 || fchmod(fd, 0640) < 0)) ||
-	    close(fd) < 0 || rename(tmp, path) < 0) {
+	if (b.err || !write_file_replace(path, b.data, b.len, admin_gid == (gid_t)-1 ? 0600 : 0640,
+	    admin_gid))
 		log_warn("%s", path);
-		if (fd >= 0)
-			unlink(tmp);
-	}
 	ipcb_free(&b);
 }
 

@@ -10,7 +10,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -258,6 +262,41 @@ static void test_rfc5322_date(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* The file is replaced whole, with its mode; a link planted where the
+ * temporary file goes is not followed. */
+static void test_write_file_replace(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/postern-wfr-XXXXXX", path[256], tmp[256], other[256], buf[32];
+	struct stat st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(tmp, sizeof(tmp), "%s/f.tmp", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	assert_true(write_file_replace(path, "first\n", 6, 0640, (gid_t)-1));
+	assert_true(write_file_replace(path, "2\n", 2, 0644, (gid_t)-1));
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 2);
+	close(fd);
+	assert_memory_equal(buf, "2\n", 2);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_not_equal(access(tmp, F_OK), 0);
+	/* a symbolic link at path.tmp: refused, its target untouched */
+	fd = open(other, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(other, tmp), 0);
+	assert_false(write_file_replace(path, "3\n", 2, 0644, (gid_t)-1));
+	assert_int_equal(stat(other, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	unlink(tmp);
+	unlink(other);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_qid_new),
 		cmocka_unit_test(test_valid_username),
 		cmocka_unit_test(test_write_all),
+		cmocka_unit_test(test_write_file_replace),
 		cmocka_unit_test(test_rfc5322_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
