@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "config.h"
 #include "ipc.h"
+#include "log.h"
 #include "proto.h"
 #include "sendmail_parse.h"
 #include "submit.h"
@@ -43,12 +44,9 @@ static void die(int code, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	/* one line, whatever a reason from queued holds */
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 32 || *p == 127)
-			*p = ' ';
+	log_clean(msg, sizeof(msg), vsnprintf(msg, sizeof(msg), fmt, ap));
+	va_end(ap);
 	fprintf(stderr, "sendmail: %s\n", msg);
 	exit(code);
 }

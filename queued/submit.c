@@ -184,12 +184,9 @@ static void sub_fail(struct sub *u, uint8_t kind, const char *fmt, ...)
 	if (u->state == SS_CLOSING || u->state == SS_COMMIT)
 		return; /* answered already (a lost helper, say, while sending), or committed */
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	/* it may quote what the client sent: one line, whatever that held */
+	log_clean(why, sizeof(why), vsnprintf(why, sizeof(why), fmt, ap));
 	va_end(ap);
-	/* it may quote what the client sent: one log line, whatever that held */
-	for (char *c = why; *c; c++)
-		if ((unsigned char)*c < 32 || *c == 127)
-			*c = '?';
 	if (u->qid_text[0])
 		log_info("%s: uid=%u: refused (%s): %s", u->qid_text, (unsigned)u->uid,
 		    kind == SUB_FAIL_TEMP ? "temporary" : "permanent", why);

@@ -36,7 +36,6 @@ struct relay_env relay;
 #define ROUTE_RETRY_MS 5000      /* an old route's grace after a failed refresh */
 
 static struct ipc_chan *qm;            /* the queue manager */
-static struct config *conf_live;       /* relay.conf, which P_CONFIG updates */
 static LIST_HEAD(, dest) dests = LIST_HEAD_INITIALIZER(dests);
 
 /* ---- results ---- */
@@ -336,7 +335,7 @@ static void on_qm_msg(struct ipc_chan *ch, const struct ipc_hdr *h, const uint8_
 		/* timeouts, concurrency and hostname apply to what starts next */
 		if (fd >= 0)
 			close(fd);
-		config_apply_frame(conf_live, p, h->len);
+		config_apply_frame(relay.conf, p, h->len);
 		break;
 	default:
 		if (fd >= 0)
@@ -390,7 +389,7 @@ int relay_main(int sock, void *arg)
 {
 	struct config *conf = arg;
 	char empty[PATH_MAX];
-	relay.conf = conf_live = conf;
+	relay.conf = conf;
 	log_setname("postern/relay");
 	if (conf->relayhost_password_file[0])
 		read_password(conf->relayhost_password_file);

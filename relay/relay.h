@@ -122,7 +122,7 @@ void dest_conn_gone(struct dest *d, bool route_exhausted, const char *error,
 /* ---- the SMTP client ---- */
 
 struct relay_env {
-	const struct config *conf;
+	struct config *conf;              /* P_CONFIG updates it (agent.c) */
 	struct event_base *base;
 	SSL_CTX *tls;
 	char password[256];           /* relayhost's, read before chroot */

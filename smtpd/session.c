@@ -124,18 +124,20 @@ static void reply(struct session *s, const char *fmt, ...) __attribute__((format
 static void reply(struct session *s, const char *fmt, ...)
 {
 	va_list ap, again;
-	char head[16];
+	char line[1024]; /* longer than any reply made here (RFC 5321: 512) */
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	va_start(ap, fmt);
-	/* refusals and failures are counted by code (posternctl stats);
-	 * the head of the reply is formatted once more for that */
 	va_copy(again, ap);
-	int n = vsnprintf(head, sizeof(head), fmt, again);
-	va_end(again);
-	evbuffer_add_vprintf(out, fmt, ap);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n >= 3 && (head[0] == '4' || head[0] == '5'))
-		smtpd_count_reject(s->sd, head, strlen(head));
+	if (n >= 0 && (size_t)n < sizeof(line))
+		evbuffer_add(out, line, (size_t)n);
+	else
+		evbuffer_add_vprintf(out, fmt, again); /* never cut */
+	va_end(again);
+	/* refusals and failures are counted by code (posternctl stats) */
+	if (n >= 3 && (line[0] == '4' || line[0] == '5'))
+		smtpd_count_reject(s->sd, line, strnlen(line, sizeof(line)));
 	evbuffer_add(out, "\r\n", 2);
 }
 
