@@ -228,17 +228,20 @@ void qshow_text(FILE *out, const struct qmsg *m)
 	fputc('\n', out);
 }
 
+/* a message's flags by name, for both views */
+static const struct { uint8_t bit; const char *name; } flag_names[] = {
+	{ QF_8BITMIME, "8bitmime" }, { QF_SMTPUTF8, "smtputf8" }, { QF_DSN, "report" },
+	{ QF_WARNED, "delay-warned" },
+};
+#define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
+
 static void flags_json(FILE *out, uint8_t flags)
 {
-	static const struct { uint8_t bit; const char *name; } names[] = {
-		{ QF_8BITMIME, "8bitmime" }, { QF_SMTPUTF8, "smtputf8" }, { QF_DSN, "report" },
-		{ QF_WARNED, "delay-warned" },
-	};
 	bool first = true;
 	fputc('[', out);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (flags & names[i].bit) {
-			fprintf(out, "%s\"%s\"", first ? "" : ",", names[i].name);
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (flags & flag_names[i].bit) {
+			fprintf(out, "%s\"%s\"", first ? "" : ",", flag_names[i].name);
 			first = false;
 		}
 	fputc(']', out);
@@ -308,14 +311,9 @@ void qshow_envelope(FILE *out, const struct qmsg *m, uint64_t now)
 		safe_text(out, m->helo);
 	}
 	fputs("\nflags:", out);
-	if (m->flags & QF_8BITMIME)
-		fputs(" 8bitmime", out);
-	if (m->flags & QF_SMTPUTF8)
-		fputs(" smtputf8", out);
-	if (m->flags & QF_DSN)
-		fputs(" report", out);
-	if (m->flags & QF_WARNED)
-		fputs(" delay-warned", out);
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (m->flags & flag_names[i].bit)
+			fprintf(out, " %s", flag_names[i].name);
 	fputc('\n', out);
 	for (uint32_t i = 0; i < m->nrcpt; i++) {
 		const struct qrcpt *r = &m->rcpts[i];

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct config conf;
@@ -130,6 +131,14 @@ static void on_qmgr_msg(int ctl, const struct ipc_hdr *h, const uint8_t *p, int 
 		close(fd);
 	if (h->type != P_RELOAD)
 		return;
+	/* at most one a second: the queue manager is less trusted than us */
+	static time_t last;
+	time_t now = time(NULL);
+	if (now == last) {
+		log_warnx("posternctl reload: asked again within a second; ignored");
+		return;
+	}
+	last = now;
 	int n = pidfile_signal_all(conf.spool, SIGHUP);
 	log_info("posternctl reload: SIGHUP sent to %d daemon(s)", n);
 	(void)ctl;
