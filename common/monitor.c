@@ -277,6 +277,8 @@ int monitor_run(const struct monitor_spec *spec)
 		}
 		reap(&m);
 		time_t now = time(NULL);
+		if (spec->on_tick)
+			spec->on_tick(now, spec->hook_arg);
 		if (m.stopping) {
 			if (stop_deadline == 0)
 				stop_deadline = now + 15;

@@ -40,6 +40,9 @@ struct monitor_spec {
 	    int fd, void *arg);
 	/* Optional: a child neither worker nor helper exited (a session). */
 	void (*on_child_exit)(int ctl, pid_t pid, int status, void *arg);
+	/* Optional: called after each pass of the monitor's loop, which
+	 * makes one at least every second (pop3d's counter file). */
+	void (*on_tick)(time_t now, void *arg);
 	void *hook_arg;
 	/* smtpd, pop3d: when it names a certificate, the worker gets it as a
 	 * P_TLS frame at start and again on every SIGHUP. */

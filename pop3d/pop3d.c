@@ -60,10 +60,13 @@ static void answer(int ctl, uint16_t type, uint32_t reqid, const char *reason)
 
 /* The login process's last counters (P_STATS) and the mail sessions
  * counted here, into run/pop3d.stats for posternctl stats (root and
- * postern-admin); written on each P_STATS and as sessions start and
- * end. */
+ * postern-admin). Changes mark the file stale; the monitor's tick
+ * writes it at most once a second, so neither a busy server nor a
+ * login process that floods P_STATS makes root rewrite it per event. */
 static struct stat_kv login_kv[STATS_MAX];
 static size_t login_nkv;
+static bool stats_stale = true;
+static time_t stats_written;
 
 static void write_stats(void)
 {
@@ -85,6 +88,16 @@ static void write_stats(void)
 	ipcb_free(&b);
 }
 
+static void on_tick(time_t now, void *arg)
+{
+	(void)arg;
+	if (!stats_stale || now == stats_written)
+		return;
+	stats_stale = false;
+	stats_written = now;
+	write_stats();
+}
+
 /* The login process faces the network: of its list only pop3d_ names
  * are kept, once each, and none of the names counted here. */
 static void take_login_stats(const uint8_t *p, size_t len)
@@ -97,7 +110,7 @@ static void take_login_stats(const uint8_t *p, size_t len)
 	}
 	login_nkv = ctlmsg_stats_keep(kv, (size_t)got, "pop3d_", "pop3d_sessions_");
 	memcpy(login_kv, kv, login_nkv * sizeof(kv[0]));
-	write_stats();
+	stats_stale = true;
 }
 
 static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p, int fd,
@@ -150,7 +163,7 @@ static void on_login_request(int ctl, const struct ipc_hdr *h, const uint8_t *p,
 	sessions[nsessions].reqid = h->reqid;
 	nsessions++;
 	sessions_total++;
-	write_stats();
+	stats_stale = true;
 	answer(ctl, P_SESSION_OK, h->reqid, NULL);
 }
 
@@ -164,7 +177,7 @@ static void on_session_exit(int ctl, pid_t pid, int status, void *arg)
 			log_warnx("mail session %d killed by signal %d", (int)pid, WTERMSIG(status));
 		answer(ctl, P_SESSION_END, sessions[i].reqid, NULL);
 		sessions[i] = sessions[--nsessions];
-		write_stats();
+		stats_stale = true;
 		return;
 	}
 }
@@ -206,6 +219,7 @@ int main(int argc, char **argv)
 		.worker_nkeep = largs.nlisten,
 		.on_worker_msg = on_login_request,
 		.on_child_exit = on_session_exit,
+		.on_tick = on_tick,
 		.tls_conf = &conf,
 		.conf = &conf,
 	};
