@@ -31,7 +31,7 @@ COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/config.c common/config_reload.c common/tables.c common/privsep.c \
              common/monitor.c common/auth.c common/netserver.c \
              common/ticket.c common/maildir.c common/sasl.c common/tls.c common/authfail.c \
-             common/pidfile.c common/ctlmsg.c common/msgfilter.c
+             common/pidfile.c common/ctlmsg.c common/msgfilter.c common/usock.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c queued/submit_begin.c \
              queued/control.c queued/submit.c
@@ -69,7 +69,8 @@ $(BUILD)/posternctl: $(call obj,$(CTL_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 # sendmail runs once per message (cron, PHP): it links only what it
 # uses, so that loading it resolves no OpenSSL, LMDB or libcrypt
-SENDMAIL_COMMON = common/addr.c common/config.c common/ipc.c common/util.c common/log.c common/msgfilter.c
+SENDMAIL_COMMON = common/addr.c common/config.c common/ipc.c common/util.c common/log.c common/msgfilter.c \
+                  common/usock.c
 $(BUILD)/sendmail: $(call obj,$(SENDMAIL_SRC) $(SENDMAIL_COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ -lbsd -levent
 $(BUILD)/resolver: $(call obj,$(RESOLVER_SRC) $(DNS_SRC)) $(COMMON_OBJ)

@@ -16,6 +16,7 @@
 #include "privsep.h"
 #include "proto.h"
 #include "ticket.h"
+#include "usock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -233,9 +234,7 @@ int monitor_run(const struct monitor_spec *spec)
 	    &m.worker_ctl, spec->worker_keep_fds, spec->worker_nkeep);
 	if (m.worker < 0)
 		fatal("fork %s", spec->worker_title);
-	struct timeval io_timeout = { 2, 0 };
-	setsockopt(m.worker_ctl, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout));
-	setsockopt(m.worker_ctl, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout));
+	usock_timeouts(m.worker_ctl, 2);
 	bool ctl_open = spec->on_worker_msg != NULL;
 	for (size_t i = 0; i < spec->worker_nkeep; i++)
 		close(spec->worker_keep_fds[i]);

@@ -104,6 +104,12 @@ bool parse_duration_ms(const char *s, uint64_t max_ms, uint64_t *out)
 	return mul_checked(n, mult, max_ms, out);
 }
 
+struct timeval ms_tv(uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	return tv;
+}
+
 uint64_t now_ms(void)
 {
 	struct timespec ts;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #define QID_LEN 16 /* hex digits of a queue id */
@@ -44,6 +45,9 @@ void textf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format
 int set_cloexec(int fd);
 
 uint64_t now_ms(void);
+/* Milliseconds (timeouts in the config) as the timeval libevent and
+ * setsockopt take. */
+struct timeval ms_tv(uint64_t ms);
 /* RFC 5322 date for Received: and friends. */
 void rfc5322_date(char *out, size_t outlen, time_t t);
 

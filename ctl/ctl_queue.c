@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "queue_list.h"
 #include "tables.h"
+#include "usock.h"
 #include "util.h"
 
 #include <bsd/string.h>
@@ -24,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define ACT_BATCH CTL_IDS_MAX /* ids per C_ACT frame (one index transaction each) */
@@ -36,24 +36,18 @@ static const struct config *conf;
 static int control_connect(void)
 {
 	char path[4096];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	textf(path, sizeof(path), "%s/%s", conf->spool, CONTROL_SOCKET);
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "posternctl: %s: path too long\n", path);
-		exit(EXIT_FAIL);
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	int fd = usock_connect(path, false, 60);
+	if (fd < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM) {
 			fprintf(stderr, "posternctl: %s: permission denied (root or group postern-admin only)\n", path);
 			exit(EXIT_DENIED);
 		}
-		fprintf(stderr, "posternctl: %s: %s (is queued running?)\n", path, strerror(e));
+		fprintf(stderr, "posternctl: %s: %s%s\n", path, strerror(e),
+		    e == ENAMETOOLONG ? "" : " (is queued running?)");
 		exit(EXIT_FAIL);
 	}
-	struct timeval tv = { 60, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 

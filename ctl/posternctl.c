@@ -13,6 +13,7 @@
 #include "privsep.h"
 #include "proto.h"
 #include "tables.h"
+#include "usock.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -29,7 +30,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -427,23 +427,11 @@ static void print_rr(const struct dns_rr *rr)
 static int resolver_connect(void)
 {
 	char path[PATH_MAX];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (snprintf(path, sizeof(path), "%s/%s", conf.spool, DNS_SOCKET) >= (int)sizeof(path) ||
-	    strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "posternctl: socket path too long: %s\n", path);
-		return -1;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "posternctl: resolver unreachable at %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
+	textf(path, sizeof(path), "%s/%s", conf.spool, DNS_SOCKET);
 	/* the resolver answers every query within dns_timeout */
-	struct timeval tv = { (time_t)(conf.dns_timeout_ms / 1000) + 5, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int fd = usock_connect(path, false, (time_t)(conf.dns_timeout_ms / 1000) + 5);
+	if (fd < 0)
+		fprintf(stderr, "posternctl: resolver unreachable at %s: %s\n", path, strerror(errno));
 	return fd;
 }
 

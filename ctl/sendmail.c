@@ -15,6 +15,7 @@
 #include "proto.h"
 #include "sendmail_parse.h"
 #include "submit.h"
+#include "usock.h"
 #include "util.h"
 
 #include <bsd/string.h>
@@ -28,7 +29,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -243,23 +243,27 @@ static void prepare(const struct buf *msg, struct buf *out, bool tflag, struct r
 static int connect_queued(const struct config *conf)
 {
 	char path[PATH_MAX];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int w = snprintf(path, sizeof(path), "%s/%s", conf->spool, SUBMIT_SOCKET);
-	if (w < 0 || (size_t)w >= sizeof(path) || strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
+	if (w < 0 || (size_t)w >= sizeof(path))
 		die(EX_CONFIG, "socket path too long: %s/%s", conf->spool, SUBMIT_SOCKET);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	/* the timeouts first: a full backlog makes connect wait too */
+	int fd = usock_connect(path, false, IO_TIMEOUT_S);
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case ENAMETOOLONG:
+		die(EX_CONFIG, "socket path too long: %s", path);
+	case EAGAIN:
+	case EINTR:
+		die(EX_TEMPFAIL, "queued is busy (%s); try again later", path);
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
 		die(EX_OSERR, "socket: %s", strerror(errno));
-	struct timeval tv = { IO_TIMEOUT_S, 0 };
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		die(EX_OSERR, "setsockopt: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			die(EX_TEMPFAIL, "queued is busy (%s); try again later", path);
+	default:
 		die(EX_UNAVAILABLE, "cannot reach queued at %s: %s", path, strerror(errno));
 	}
-	return fd;
 }
 
 static bool send_buf(int fd, uint16_t type, struct ipc_buf *b)

@@ -190,12 +190,6 @@ static void client_close(struct conn *c)
 	c->bev = NULL;
 }
 
-static struct timeval ms_tv(uint64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-	return tv;
-}
-
 /* ---- logins: USER/PASS, AUTH PLAIN ---- */
 
 static bool refuse_blocked(struct conn *c)

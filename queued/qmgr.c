@@ -20,6 +20,7 @@
 #include "qrecord.h"
 #include "queued.h"
 #include "rdeliver.h"
+#include "usock.h"
 #include "util.h"
 
 #include <bsd/string.h>
@@ -35,7 +36,6 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define QUEUE_DIR "queue"
@@ -806,14 +806,9 @@ static void agent_lost(uint8_t agent)
  * resolver connection from us. */
 static void relay_dns_connect(void)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	strlcpy(sun.sun_path, DNS_SOCKET, sizeof(sun.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	int fd = usock_connect(DNS_SOCKET, false, 0);
+	if (fd < 0)
 		log_warn("the resolver is unreachable at %s", DNS_SOCKET);
-		close(fd);
-		fd = -1;
-	}
 	ipc_chan_send(q.relay, R_DNS_OK, 0, NULL, 0, fd);
 }
 

@@ -19,6 +19,7 @@
 #include "privsep.h"
 #include "proto.h"
 
+#include "usock.h"
 #include "util.h"
 
 #include <bsd/string.h>
@@ -31,7 +32,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,29 +43,17 @@ static struct queued_ctx ctx;
 static int bind_socket(const struct config *c, const char *rel, uid_t owner, gid_t group, mode_t mode)
 {
 	char path[PATH_MAX];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
 	if (snprintf(path, sizeof(path), "%s/%s", c->spool, rel) >= (int)sizeof(path))
 		fatalx("spool path too long");
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
-		fatalx("socket path too long: %s", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		fatal("unlink %s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = usock_listen(path);
 	if (fd < 0)
-		fatal("socket");
-	mode_t old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		fatal("bind %s", path);
-	umask(old);
+		fatal("listening at %s", path);
 	if (privsep_enabled()) {
 		if (chown(path, owner, group) < 0 || chmod(path, mode) < 0)
 			fatal("owner/mode of %s", path);
 	} else if (chmod(path, mode == 0666 ? 0666 : 0600) < 0) {
 		fatal("chmod %s", path);
 	}
-	if (listen(fd, 128) < 0)
-		fatal("listen %s", path);
 	return fd;
 }
 

@@ -626,10 +626,9 @@ static void start_sub(int fd, uid_t uid)
 	/* from the configuration in force now (a reload may change it) */
 	uint64_t idle_ms = s.conf->timeout_command_ms < SUB_IDLE_MAX_MS ? s.conf->timeout_command_ms :
 	    SUB_IDLE_MAX_MS;
-	struct timeval idle = { (time_t)(idle_ms / 1000), (suseconds_t)(idle_ms % 1000) * 1000 };
+	struct timeval idle = ms_tv(idle_ms);
 	bufferevent_set_timeouts(u->bev, &idle, NULL);
-	struct timeval deadline = { (time_t)(s.conf->timeout_data_ms / 1000),
-		(suseconds_t)(s.conf->timeout_data_ms % 1000) * 1000 };
+	struct timeval deadline = ms_tv(s.conf->timeout_data_ms);
 	evtimer_add(u->ev_deadline, &deadline);
 	bufferevent_enable(u->bev, EV_READ);
 	if (others >= SUB_CONN_PER_UID_MAX)

@@ -96,7 +96,7 @@ static const struct route_host *host_of(const struct conn *c)
 
 static void set_timer(struct conn *c, uint64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = ms_tv(ms);
 	evtimer_add(c->ev_timer, &tv);
 }
 
@@ -233,7 +233,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg);
 static void set_callbacks(struct conn *c)
 {
 	uint64_t ms = relay.conf->relay_timeout_ms;
-	struct timeval wtv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval wtv = ms_tv(ms);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	/* a server that stops taking our output is caught here; replies
 	 * are timed by ev_timer */

@@ -231,7 +231,7 @@ void *dnsc_query(uint16_t qtype, const char *name, dns_cb cb, void *arg)
 	q->ev_timeout = evtimer_new(dc.base, on_timeout, q);
 	/* the resolver answers within dns_timeout; this is for a lost one */
 	uint64_t ms = dc.conf->dns_timeout_ms * 2 + DNSC_WAIT_CONNECT_MS;
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = ms_tv(ms);
 	if (q->ev_timeout == NULL) {
 		free(q);
 		return NULL;

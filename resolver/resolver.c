@@ -15,6 +15,7 @@
 #include "privsep.h"
 #include "proto.h"
 #include "tables.h"
+#include "usock.h"
 
 #include <bsd/string.h>
 #include <errno.h>
@@ -24,7 +25,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -35,20 +35,11 @@ static struct resolver_args args;
 static int bind_dns_socket(const struct config *c)
 {
 	char path[PATH_MAX];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (snprintf(path, sizeof(path), "%s/%s", c->spool, DNS_SOCKET) >= (int)sizeof(path))
 		fatalx("spool path too long");
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path))
-		fatalx("socket path too long: %s", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		fatal("unlink %s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = usock_listen(path);
 	if (fd < 0)
-		fatal("socket");
-	mode_t old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		fatal("bind %s", path);
-	umask(old);
+		fatal("listening at %s", path);
 	/* Several users (postern-queue, -smtpd, -relay, root) connect and
 	 * a process keeps only its own group after privsep_drop, so no one
 	 * group can admit them all: the file is open to connect, and the
@@ -56,8 +47,6 @@ static int bind_dns_socket(const struct config *c)
 	 * (development) the caller alone may connect. */
 	if (chmod(path, privsep_enabled() ? 0666 : 0600) < 0)
 		fatal("chmod %s", path);
-	if (listen(fd, 128) < 0)
-		fatal("listen %s", path);
 	return fd;
 }
 

@@ -344,8 +344,7 @@ static void handle_query(struct client *cl, uint32_t reqid, const uint8_t *p, si
 	cl->queries = q;
 	cl->nqueries++;
 	w.inflight++;
-	struct timeval tv = { (time_t)(w.conf->dns_timeout_ms / 1000),
-		(suseconds_t)(w.conf->dns_timeout_ms % 1000) * 1000 };
+	struct timeval tv = ms_tv(w.conf->dns_timeout_ms);
 	evtimer_add(q->timer, &tv);
 }
 

@@ -179,7 +179,7 @@ static void queue_abort(struct session *s)
 
 static void set_timeout(struct session *s, uint64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	struct timeval tv = ms_tv(ms);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
@@ -900,7 +900,7 @@ static void on_password_answer(struct session *s, uint16_t type, const uint8_t *
 		    s->peer_text, s->auth_login, (unsigned long long)ms);
 		s->state = S_AUTH_DELAY;
 		bufferevent_disable(s->bev, EV_READ);
-		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+		struct timeval tv = ms_tv(ms);
 		evtimer_add(s->ev_delay, &tv);
 		return;
 	}
@@ -1278,8 +1278,7 @@ void session_accept(struct listener *l, int fd, const struct sockaddr_storage *p
 	if (conf->greeting_delay_ms > 0) {
 		s->state = S_GREETING;
 		s->ev_greet = evtimer_new(sd->base, on_greet, s);
-		struct timeval tv = { (time_t)(conf->greeting_delay_ms / 1000),
-			(suseconds_t)((conf->greeting_delay_ms % 1000) * 1000) };
+		struct timeval tv = ms_tv(conf->greeting_delay_ms);
 		evtimer_add(s->ev_greet, &tv);
 		set_timeout(s, conf->timeout_command_ms);
 		bufferevent_enable(s->bev, EV_READ | EV_WRITE);

@@ -16,6 +16,7 @@
 #include "privsep.h"
 #include "proto.h"
 #include "tls.h"
+#include "usock.h"
 #include "util.h"
 
 #include <bsd/string.h>
@@ -27,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 static struct config conf;
@@ -88,16 +88,12 @@ static void on_queue_close(struct ipc_chan *ch, void *arg)
 
 void smtpd_queue_connect(struct smtpd *s)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = usock_connect(QUEUE_SOCKET, true, 0);
 	static bool warned;
-	strncpy(sun.sun_path, QUEUE_SOCKET, sizeof(sun.sun_path) - 1);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	if (fd < 0) {
 		if (!warned)
 			log_warn("connecting to queued (%s); will keep trying", QUEUE_SOCKET);
 		warned = true;
-		if (fd >= 0)
-			close(fd);
 		evtimer_add(s->ev_queue_retry, &queue_retry);
 		return;
 	}

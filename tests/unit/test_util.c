@@ -2,7 +2,7 @@
  * test_util.c: unit tests for common/util.c: parse_uint, parse_size,
  * parse_duration_ms (syntax, units, limits, overflow), queue ids
  * (qid_new ordering, qid_format / qid_parse round trip), valid_username,
- * and the small helpers write_all and rfc5322_date.
+ * and the small helpers write_all, ms_tv and rfc5322_date.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,6 +297,20 @@ static void test_write_file_replace(void **state)
 	rmdir(dir);
 }
 
+static void test_ms_tv(void **state)
+{
+	(void)state;
+	struct timeval tv = ms_tv(0);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
+	tv = ms_tv(1);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 1000);
+	tv = ms_tv(300999);
+	assert_int_equal(tv.tv_sec, 300);
+	assert_int_equal(tv.tv_usec, 999000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_valid_username),
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_write_file_replace),
+		cmocka_unit_test(test_ms_tv),
 		cmocka_unit_test(test_rfc5322_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
