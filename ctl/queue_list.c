@@ -181,6 +181,15 @@ void json_string(FILE *out, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	putc('"', out);
 	while (*p) {
+		/* plain ASCII in one write: addresses are mostly nothing else */
+		size_t run = 0;
+		while (p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run) {
+			fwrite(p, 1, run, out);
+			p += run;
+			continue;
+		}
 		size_t n = utf8_len(p);
 		if (n == 0) {
 			fputs("\\ufffd", out);
@@ -202,8 +211,18 @@ void json_string(FILE *out, const char *s)
  * server's reply) write control characters to a terminal. */
 static void safe_text(FILE *out, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		putc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t run = 0;
+		while (p[run] && !(p[run] < 0x20 || p[run] == 0x7f))
+			run++;
+		fwrite(p, 1, run, out);
+		p += run;
+		if (*p) {
+			putc('?', out);
+			p++;
+		}
+	}
 }
 
 void qshow_text(FILE *out, const struct qmsg *m)

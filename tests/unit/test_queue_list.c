@@ -110,6 +110,12 @@ static void test_json_strings(void **state)
 	char *s = json_of("a\"b\\c\n\x01");
 	assert_string_equal(s, "\"a\\\"b\\\\c\\u000a\\u0001\"");
 	free(s);
+	s = json_of("plain a@b.test\x7f, \"q\" end");
+	assert_string_equal(s, "\"plain a@b.test\\u007f, \\\"q\\\" end\"");
+	free(s);
+	s = json_of("");
+	assert_string_equal(s, "\"\"");
+	free(s);
 	s = json_of("J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x93\xa8");
 	assert_string_equal(s, "\"J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x93\xa8\"");
 	free(s);
