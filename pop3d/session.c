@@ -224,6 +224,9 @@ static void cmd_quit(struct pop3s *s)
 			kept++;
 	}
 	size_t failed = maildrop_update(&s->md);
+	/* the lock goes before the reply: a client that logs in again as
+	 * soon as it reads +OK (a second fetchmail poll) finds it free */
+	maildrop_close(&s->md);
 	log_info("%s [%s]: quit: retrieved %llu, deleted %zu, kept %zu, %llu bytes sent",
 	    s->user, s->ip, (unsigned long long)s->retrieved, deleted - failed, kept + failed,
 	    (unsigned long long)s->bytes_out);

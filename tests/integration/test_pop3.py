@@ -223,6 +223,8 @@ def test_dele_then_dropped_connection_keeps(pop):
     assert r.cmd("DELE 1").startswith("+OK")
     r.close()  # no QUIT: no UPDATE state
     wait_for(lambda: "connection closed without QUIT" in pop.log("pop3d"), what="session end")
+    # (logged before the session process lets go of the maildrop's lock)
+    wait_for(lambda: not pop.child("pop3d", "session alice"), what="session process gone")
     c = login(pop)
     assert c.stat()[0] == 1
     c.quit()
@@ -297,6 +299,8 @@ def test_lock_released_when_client_vanishes(pop):
     assert r.cmd("PASS wonderland").startswith("+OK")
     r.close()
     wait_for(lambda: "connection closed without QUIT" in pop.log("pop3d"), what="session end")
+    # (logged before the session process lets go of the maildrop's lock)
+    wait_for(lambda: not pop.child("pop3d", "session alice"), what="session process gone")
     login(pop).quit()
 
 

@@ -492,17 +492,23 @@ def test_raw_clients_leaving_at_the_end(p):
                frame(SUB_END))
         c.close()
         time.sleep(0.02)
-    time.sleep(2)
-    log = p.log("queued")
     uid = os.getuid()
-    committed = set(re.findall(rf"([0-9A-F]{{16}}): uid={uid}, from=<>", log))
-    dropped = set(re.findall(rf"([0-9A-F]{{16}}): uid={uid}: the client went away; message dropped",
-                             log))
+
+    def settled():
+        # the files first, then the log: a delivery's status=sent line is
+        # logged before its queue file goes, after its Maildir file came
+        files, mailbox = set(p.queue_files()), len(p.maildir_files("alice"))
+        log = p.log("queued")
+        committed = set(re.findall(rf"([0-9A-F]{{16}}): uid={uid}, from=<>", log))
+        dropped = set(re.findall(
+            rf"([0-9A-F]{{16}}): uid={uid}: the client went away; message dropped", log))
+        delivered = set(re.findall(r"([0-9A-F]{16}): to=<alice@example\.test>.*status=sent", log))
+        if committed == delivered | files and mailbox == len(delivered):
+            return committed, dropped, delivered
+        return None
+    committed, dropped, delivered = wait_for(settled, timeout=60,
+                                             what="every committed message delivered or queued")
     assert committed and not committed & dropped
-    delivered = set(re.findall(r"([0-9A-F]{16}): to=<alice@example\.test>.*status=sent", log))
-    files = set(p.queue_files())
-    assert committed == delivered | files
-    assert len(p.maildir_files("alice")) == len(delivered)
 
 
 def test_raw_per_uid_limit(p, user):

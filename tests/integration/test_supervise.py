@@ -900,6 +900,18 @@ def test_daemons_in_unit_sandbox(tmp_path, unbound_server):
 
 # ------------------------------------- a restart beside a slow old worker
 
+def tracer_of(pid):
+    """TracerPid of a process (0: none), None once it is gone"""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def test_restart_beside_slow_queue_manager(tmp_path, unbound_server):
     """queued's top process is killed while its queue manager is inside a
     slow fdatasync (a slow disk, made with strace's fault injection): the
@@ -924,7 +936,8 @@ def test_restart_beside_slow_queue_manager(tmp_path, unbound_server):
             tracer = subprocess.Popen([strace, "-qq", "-o", "/dev/null", "-p", str(old),
                                        "-e", "trace=fdatasync",
                                        "-e", "inject=fdatasync:delay_enter=2000000:when=1"])
-            time.sleep(0.5)  # the next commit now waits 2 s in fdatasync
+            # the next commit waits 2 s in fdatasync once strace holds it
+            wait_for(lambda: tracer_of(old) not in (None, 0), timeout=30, what="strace attached")
             os.kill(pids["queued"], signal.SIGKILL)
             pids["queued"] = sup.wait_ready("queued", old=pids["queued"], timeout=90)
             overlap = alive(old)
@@ -942,7 +955,7 @@ def test_restart_beside_slow_queue_manager(tmp_path, unbound_server):
                     out[rcpt] = n
             return out
         try:
-            wait_for(lambda: not missing(), timeout=20, interval=0.5,
+            wait_for(lambda: not missing(), timeout=180, interval=0.5,
                      what="every accepted message delivered")
         except AssertionError:
             pass
