@@ -221,14 +221,10 @@ int monitor_run(const struct monitor_spec *spec)
 		struct tls_creds c;
 		char err[512];
 		tls_init();
-		if (tls_creds_load(spec->tls_conf->tls_certificate, spec->tls_conf->tls_key, &c,
-		    err, sizeof(err)) < 0)
+		if (!tls_creds_usable(spec->tls_conf->tls_certificate, spec->tls_conf->tls_key, &c,
+		    NULL, err, sizeof(err)))
 			fatalx("TLS: %s", err);
-		SSL_CTX *ctx = tls_server_ctx(c.cert, c.cert_len, c.key, c.key_len, err, sizeof(err));
 		tls_creds_free(&c);
-		if (ctx == NULL)
-			fatalx("TLS: %s: %s", spec->tls_conf->tls_certificate, err);
-		SSL_CTX_free(ctx);
 	}
 	m.worker = proc_spawn(spec->worker_title, spec->worker_main, spec->worker_arg,
 	    &m.worker_ctl, spec->worker_keep_fds, spec->worker_nkeep);

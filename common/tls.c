@@ -81,6 +81,27 @@ static void ssl_err(char *err, size_t errlen, const char *what)
 	snprintf(err, errlen, "%s: %s", what, buf);
 }
 
+bool tls_creds_usable(const char *cert_path, const char *key_path, struct tls_creds *c,
+    time_t *not_after, char *err, size_t errlen)
+{
+	char why[256];
+	if (tls_creds_load(cert_path, key_path, c, err, errlen) < 0)
+		return false;
+	SSL_CTX *ctx = tls_server_ctx(c->cert, c->cert_len, c->key, c->key_len, why, sizeof(why));
+	if (ctx == NULL) {
+		snprintf(err, errlen, "%s: %s", cert_path, why);
+		tls_creds_free(c);
+		return false;
+	}
+	if (not_after) {
+		X509 *x = SSL_CTX_get0_certificate(ctx);
+		struct tm tm;
+		*not_after = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1 ? timegm(&tm) : 0;
+	}
+	SSL_CTX_free(ctx);
+	return true;
+}
+
 SSL_CTX *tls_server_ctx(const char *cert, size_t cert_len, const char *key, size_t key_len,
     char *err, size_t errlen)
 {
@@ -178,17 +199,10 @@ bool tls_send_creds(int ctl, const struct config *conf)
 {
 	struct tls_creds c;
 	char err[512];
-	if (tls_creds_load(conf->tls_certificate, conf->tls_key, &c, err, sizeof(err)) < 0) {
+	if (!tls_creds_usable(conf->tls_certificate, conf->tls_key, &c, NULL, err, sizeof(err))) {
 		log_warnx("TLS: %s; keeping the certificate in use", err);
 		return false;
 	}
-	SSL_CTX *test = tls_server_ctx(c.cert, c.cert_len, c.key, c.key_len, err, sizeof(err));
-	if (test == NULL) {
-		log_warnx("TLS: %s: %s; keeping the certificate in use", conf->tls_certificate, err);
-		tls_creds_free(&c);
-		return false;
-	}
-	SSL_CTX_free(test);
 	struct ipc_buf b;
 	ipcb_init(&b);
 	ipcb_str(&b, c.cert, c.cert_len);

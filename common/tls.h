@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct bufferevent;
 struct event_base;
@@ -39,6 +40,13 @@ void tls_creds_free(struct tls_creds *c);
  * matching the certificate) in err. */
 SSL_CTX *tls_server_ctx(const char *cert, size_t cert_len, const char *key, size_t key_len,
     char *err, size_t errlen);
+/* The files as a daemon takes them at start and on SIGHUP: read, and a
+ * server context built from them (the key matches, the PEM parses).
+ * false and "path: reason" in err; else *c holds the PEM (free it with
+ * tls_creds_free) and *not_after, unless NULL, the certificate's
+ * expiry. */
+bool tls_creds_usable(const char *cert_path, const char *key_path, struct tls_creds *c,
+    time_t *not_after, char *err, size_t errlen);
 /* The context for a P_TLS frame's payload (str cert, str key), which it
  * wipes. */
 SSL_CTX *tls_ctx_from_frame(uint8_t *p, size_t len, char *err, size_t errlen);

@@ -13,6 +13,7 @@
 #include "privsep.h"
 #include "proto.h"
 #include "tables.h"
+#include "tls.h"
 #include "usock.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *conf_path = "/etc/postern/postern.conf";
@@ -295,6 +297,38 @@ static int user_change(struct tables *t, int argc, char **argv)
 	return r;
 }
 
+#define CERT_WARN_DAYS 14
+
+/* The certificate and key as smtpd and pop3d would take them: a pair
+ * that does not load is an error (a reload would keep the old one, a
+ * start would fail); one that has expired or soon will is a warning. */
+static bool check_certificate(void)
+{
+	struct tls_creds c;
+	char err[1024], until[32];
+	time_t not_after, now = time(NULL);
+	if (conf.tls_certificate[0] == '\0')
+		return true;
+	tls_init();
+	if (!tls_creds_usable(conf.tls_certificate, conf.tls_key, &c, &not_after, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return false;
+	}
+	tls_creds_free(&c);
+	struct tm tm;
+	if (gmtime_r(&not_after, &tm) == NULL || strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		strlcpy(until, "?", sizeof(until));
+	long days = (long)((not_after - now) / 86400);
+	if (not_after <= now)
+		fprintf(stderr, "posternctl: warning: %s: the certificate expired on %s; clients that "
+		    "check it will refuse TLS\n", conf.tls_certificate, until);
+	else if (days < CERT_WARN_DAYS)
+		fprintf(stderr, "posternctl: warning: %s: the certificate expires on %s, in %ld day%s\n",
+		    conf.tls_certificate, until, days, days == 1 ? "" : "s");
+	printf("%s: certificate and key match; valid until %s\n", conf.tls_certificate, until);
+	return true;
+}
+
 static int cmd_check(void)
 {
 	struct tables t;
@@ -311,7 +345,7 @@ static int cmd_check(void)
 			bad = 1;
 		}
 	}
-	if (bad) {
+	if (bad || !check_certificate()) {
 		tables_free(&t);
 		return 1;
 	}

@@ -1,5 +1,6 @@
 """posternctl and configuration errors as an administrator meets them."""
 import os
+import re
 import subprocess
 
 from conftest import BUILD
@@ -67,3 +68,39 @@ def test_check_reports_bad_alias(make_postern):
         f.write("broken line without colon\n")
     r = p.ctl("check", check=False)
     assert r.returncode == 1 and "aliases:4: expected" in r.stderr
+
+
+def test_check_certificate(make_postern, tmp_path):
+    """check loads the certificate and key as smtpd and pop3d would: a key
+    that does not match is an error (and reload refuses to signal), a
+    certificate near its end a warning"""
+    p = make_postern(start=False)
+    r = p.ctl("check")
+    end = subprocess.run(["openssl", "x509", "-enddate", "-noout", "-in", p.tls["cert"]],
+                         capture_output=True, text=True, check=True).stdout
+    year = end.strip().split()[-2]  # notAfter=Mon DD HH:MM:SS YYYY GMT
+    assert f"{p.tls['cert']}: certificate and key match; valid until {year}-" in r.stdout
+    assert r.stderr == ""
+
+    other_key = tmp_path / "other.key"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", str(other_key)], check=True, capture_output=True)
+    text = open(p.conf).read()
+    open(p.conf, "w").write(text.replace(f"tls_key {p.tls['key']}", f"tls_key {other_key}"))
+    r = p.ctl("check", check=False)
+    assert r.returncode == 1 and r.stderr.startswith(p.tls["cert"] + ": "), r.stderr
+    assert "ok (" not in r.stdout
+    r = p.ctl("reload", check=False)
+    assert r.returncode == 1 and r.stderr.startswith(p.tls["cert"] + ": "), r.stderr
+    assert "signalled" not in r.stdout and "no running postern daemon" not in r.stderr
+
+    soon_cert, soon_key = tmp_path / "soon.pem", tmp_path / "soon.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "3", "-subj", "/CN=mail.example.test",
+                    "-keyout", str(soon_key), "-out", str(soon_cert)], check=True, capture_output=True)
+    open(p.conf, "w").write(text.replace(f"tls_key {p.tls['key']}", f"tls_key {soon_key}")
+                            .replace(f"tls_certificate {p.tls['cert']}", f"tls_certificate {soon_cert}"))
+    r = p.ctl("check")
+    assert f"warning: {soon_cert}: the certificate expires on " in r.stderr, r.stderr
+    assert re.search(r"in [23] days", r.stderr), r.stderr
+    assert "ok (" in r.stdout
