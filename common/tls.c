@@ -96,7 +96,8 @@ bool tls_creds_usable(const char *cert_path, const char *key_path, struct tls_cr
 	if (not_after) {
 		X509 *x = SSL_CTX_get0_certificate(ctx);
 		struct tm tm;
-		*not_after = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1 ? timegm(&tm) : 0;
+		*not_after = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1 ? timegm(&tm) :
+		    (time_t)-1;
 	}
 	SSL_CTX_free(ctx);
 	return true;

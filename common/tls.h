@@ -44,7 +44,7 @@ SSL_CTX *tls_server_ctx(const char *cert, size_t cert_len, const char *key, size
  * server context built from them (the key matches, the PEM parses).
  * false and "path: reason" in err; else *c holds the PEM (free it with
  * tls_creds_free) and *not_after, unless NULL, the certificate's
- * expiry. */
+ * expiry ((time_t)-1 if it cannot be read). */
 bool tls_creds_usable(const char *cert_path, const char *key_path, struct tls_creds *c,
     time_t *not_after, char *err, size_t errlen);
 /* The context for a P_TLS frame's payload (str cert, str key), which it

@@ -45,7 +45,8 @@ static int control_connect(void)
 			exit(EXIT_DENIED);
 		}
 		fprintf(stderr, "posternctl: %s: %s%s\n", path, strerror(e),
-		    e == ENAMETOOLONG ? "" : " (is queued running?)");
+		    e == ENAMETOOLONG ? "" : e == EAGAIN ? " (queued is busy; try again)" :
+		    " (is queued running?)");
 		exit(EXIT_FAIL);
 	}
 	return fd;

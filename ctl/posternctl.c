@@ -316,14 +316,19 @@ static bool check_certificate(void)
 	}
 	tls_creds_free(&c);
 	struct tm tm;
-	if (gmtime_r(&not_after, &tm) == NULL || strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		strlcpy(until, "?", sizeof(until));
-	long days = (long)((not_after - now) / 86400);
+	if (not_after == (time_t)-1 || gmtime_r(&not_after, &tm) == NULL ||
+	    strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		printf("%s: certificate and key match; its end date cannot be read\n",
+		    conf.tls_certificate);
+		return true;
+	}
+	/* days begun: 2 days and 23 hours left is "in 3 days" */
+	long days = (long)((not_after - now + 86399) / 86400);
 	if (not_after <= now)
 		fprintf(stderr, "posternctl: warning: %s: the certificate expired on %s; clients that "
 		    "check it will refuse TLS\n", conf.tls_certificate, until);
-	else if (days < CERT_WARN_DAYS)
-		fprintf(stderr, "posternctl: warning: %s: the certificate expires on %s, in %ld day%s\n",
+	else if (days <= CERT_WARN_DAYS)
+		fprintf(stderr, "posternctl: warning: %s: the certificate expires on %s, within %ld day%s\n",
 		    conf.tls_certificate, until, days, days == 1 ? "" : "s");
 	printf("%s: certificate and key match; valid until %s\n", conf.tls_certificate, until);
 	return true;

@@ -260,7 +260,8 @@ static int connect_queued(const struct config *conf)
 	case ENFILE:
 	case ENOBUFS:
 	case ENOMEM:
-		die(EX_OSERR, "socket: %s", strerror(errno));
+	case EAFNOSUPPORT: /* a sandbox without unix sockets */
+		die(EX_OSERR, "socket for %s: %s", path, strerror(errno));
 	default:
 		die(EX_UNAVAILABLE, "cannot reach queued at %s: %s", path, strerror(errno));
 	}

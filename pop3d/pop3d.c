@@ -68,7 +68,7 @@ static size_t login_nkv;
 static bool stats_stale = true;
 static time_t stats_written;
 
-static void write_stats(void)
+static bool write_stats(void)
 {
 	static struct stat_kv kv[STATS_MAX];
 	size_t n = login_nkv;
@@ -82,10 +82,12 @@ static void write_stats(void)
 	ipcb_init(&b);
 	ctlmsg_stats_encode(&b, kv, n);
 	textf(path, sizeof(path), "%s/" POP3D_STATS_FILE, conf.spool);
-	if (b.err || !write_file_replace(path, b.data, b.len, admin_gid == (gid_t)-1 ? 0600 : 0640,
-	    admin_gid))
+	bool ok = !b.err && write_file_replace(path, b.data, b.len,
+	    admin_gid == (gid_t)-1 ? 0600 : 0640, admin_gid);
+	if (!ok)
 		log_warn("%s", path);
 	ipcb_free(&b);
+	return ok;
 }
 
 static void on_tick(time_t now, void *arg)
@@ -93,9 +95,9 @@ static void on_tick(time_t now, void *arg)
 	(void)arg;
 	if (!stats_stale || now == stats_written)
 		return;
-	stats_stale = false;
 	stats_written = now;
-	write_stats();
+	/* a failed write (a full disk) is tried again at the next tick */
+	stats_stale = !write_stats();
 }
 
 /* The login process faces the network: of its list only pop3d_ names

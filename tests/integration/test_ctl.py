@@ -3,7 +3,7 @@ import os
 import re
 import subprocess
 
-from conftest import BUILD
+from conftest import BUILD, IS_ROOT
 
 
 def test_user_commands(make_postern):
@@ -90,9 +90,10 @@ def test_check_certificate(make_postern, tmp_path):
     r = p.ctl("check", check=False)
     assert r.returncode == 1 and r.stderr.startswith(p.tls["cert"] + ": "), r.stderr
     assert "ok (" not in r.stdout
-    r = p.ctl("reload", check=False)
-    assert r.returncode == 1 and r.stderr.startswith(p.tls["cert"] + ": "), r.stderr
-    assert "signalled" not in r.stdout and "no running postern daemon" not in r.stderr
+    if IS_ROOT:  # (a member of postern-admin asks queued, which checks nothing)
+        r = p.ctl("reload", check=False)
+        assert r.returncode == 1 and r.stderr.startswith(p.tls["cert"] + ": "), r.stderr
+        assert "signalled" not in r.stdout and "no running postern daemon" not in r.stderr
 
     soon_cert, soon_key = tmp_path / "soon.pem", tmp_path / "soon.key"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -102,5 +103,5 @@ def test_check_certificate(make_postern, tmp_path):
                             .replace(f"tls_certificate {p.tls['cert']}", f"tls_certificate {soon_cert}"))
     r = p.ctl("check")
     assert f"warning: {soon_cert}: the certificate expires on " in r.stderr, r.stderr
-    assert re.search(r"in [23] days", r.stderr), r.stderr
+    assert "within 3 days" in r.stderr, r.stderr
     assert "ok (" in r.stdout

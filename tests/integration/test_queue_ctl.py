@@ -446,8 +446,8 @@ def test_pop3d_counters_in_stats(make_postern, admin_user):
 
 
 def burst_of_logins(p, n):
-    """n POP3 logins in a row; a login that meets the last session's lock
-    still on the maildrop is refused and does not count"""
+    """n POP3 logins in a row, each a mail session (a session that finds
+    the maildrop still locked answers -ERR [IN-USE] and closes)"""
     done = 0
     for user in (["alice", "carol"] * n)[:n]:
         c = poplib.POP3("127.0.0.1", p.pop3_port, timeout=30)
@@ -455,9 +455,9 @@ def burst_of_logins(p, n):
         try:
             c.pass_(USERS[user])
             done += 1
-        except poplib.error_proto:
-            pass
-        c.quit()
+            c.quit()
+        except (poplib.error_proto, OSError):
+            c.close()
     assert done >= n // 2, done
 
 
