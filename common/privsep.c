@@ -67,6 +67,12 @@ static void drop(const char *user, const char *root, int dirfd)
 		fatalx("system user %s does not exist (run 'posternctl setup')", user);
 	if (uid == 0 || gid == 0)
 		fatalx("system user %s must not have uid or gid 0", user);
+	/* before the ids change: whoever sees the new uid (a test reading
+	 * /proc, an administrator) sees a process that can gain nothing */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fatal("PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("PR_SET_DUMPABLE");
 	if (root == NULL && fchdir(dirfd) < 0)
 		fatal("fchdir");
 	if (chroot(root ? root : ".") < 0)
@@ -93,8 +99,7 @@ static void drop(const char *user, const char *root, int dirfd)
 	struct stat st;
 	if (stat("/", &st) < 0)
 		fatal("stat / after chroot");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		fatal("PR_SET_NO_NEW_PRIVS");
+	/* again: a uid change resets it to fs.suid_dumpable */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fatal("PR_SET_DUMPABLE");
 }

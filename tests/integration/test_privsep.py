@@ -6,7 +6,7 @@ import pwd
 
 import pytest
 
-from conftest import IS_ROOT
+from conftest import IS_ROOT, wait_for
 
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="needs root")
 
@@ -34,8 +34,10 @@ def check_identity(pid, user, root):
     """pid runs as user (all ids, one group), with no capabilities, no
     way to gain privileges, and root as its root directory."""
     pw = pwd.getpwnam(user)
-    st = ids(pid)
-    assert st["Uid"] == [str(pw.pw_uid)] * 4
+    # (a helper just forked may still be root, on its way down: the uid
+    # changes last, so once it is the user's everything else must hold)
+    st = wait_for(lambda: (lambda st: st["Uid"] == [str(pw.pw_uid)] * 4 and st)(ids(pid)),
+                  timeout=10, what=f"pid {pid} running as {user}")
     assert st["Gid"] == [str(pw.pw_gid)] * 4
     assert st["Groups"] == [str(pw.pw_gid)]
     assert st["NoNewPrivs"] == ["1"]
