@@ -34,7 +34,7 @@ COMMON_SRC = common/util.c common/log.c common/ipc.c common/addr.c \
              common/pidfile.c common/ctlmsg.c common/msgfilter.c common/usock.c
 SMTPD_SRC  = smtpd/smtpd.c smtpd/session.c smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c
 QUEUED_SRC = queued/queued.c queued/qmgr.c queued/local.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/bounce.c queued/submit_begin.c \
-             queued/control.c queued/submit.c
+             queued/control.c queued/submit.c queued/submit_client.c queued/pickup.c
 POP3D_SRC  = pop3d/pop3d.c pop3d/login.c pop3d/session.c pop3d/maildrop.c pop3d/pop3_parse.c
 # the remote delivery agent's pure parts, and the agent (run by queued)
 RELAY_LIB  = relay/smtp_reply.c relay/mx.c relay/rdeliver.c
@@ -42,7 +42,7 @@ RELAY_SRC  = relay/agent.c relay/client.c relay/route.c relay/dnsc.c relay/relay
 CTL_SRC    = ctl/posternctl.c ctl/ctl_queue.c ctl/queue_list.c queued/qrecord.c queued/qindex.c
 # the sendmail command: runs as the invoking user; sendmail_parse.c is
 # its pure header-recipient parser (unit-tested, fuzzed)
-SENDMAIL_SRC = ctl/sendmail.c ctl/sendmail_parse.c
+SENDMAIL_SRC = ctl/sendmail.c ctl/sendmail_parse.c queued/submit_client.c
 RESOLVER_SRC = resolver/resolver.c resolver/worker.c
 # the resolver's pure parts, shared with its clients (posternctl)
 DNS_SRC    = resolver/dns_name.c resolver/dns_rdata.c resolver/dns_proto.c resolver/dns_conf.c
@@ -77,7 +77,7 @@ $(BUILD)/resolver: $(call obj,$(RESOLVER_SRC) $(DNS_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(UNBOUND_LIBS)
 
 # unit tests link the parsers they test and everything in common/
-LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/submit_begin.c pop3d/pop3_parse.c ctl/sendmail_parse.c ctl/queue_list.c $(DNS_SRC) $(RELAY_LIB))
+LIB_OBJ = $(COMMON_OBJ) $(call obj,smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/qindex.c queued/dsn.c queued/submit_begin.c queued/submit_client.c pop3d/pop3_parse.c ctl/sendmail_parse.c ctl/queue_list.c $(DNS_SRC) $(RELAY_LIB))
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -104,7 +104,7 @@ run:
 	sh etc/demo-run.sh $(CURDIR)/$(BUILD) $(CURDIR)/demo
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c queued/submit_begin.c pop3d/pop3_parse.c ctl/sendmail_parse.c $(DNS_SRC) $(RELAY_LIB)
+FUZZ_SRC = $(COMMON_SRC) smtpd/smtp_parse.c smtpd/data_filter.c smtpd/hdr_scan.c queued/qrecord.c queued/dsn.c queued/submit_begin.c queued/submit_client.c pop3d/pop3_parse.c ctl/sendmail_parse.c $(DNS_SRC) $(RELAY_LIB)
 fuzz-build:
 	@mkdir -p build-fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -272,14 +272,14 @@ int monitor_run(const struct monitor_spec *spec)
 		}
 		reap(&m);
 		time_t now = time(NULL);
-		if (spec->on_tick)
-			spec->on_tick(now, spec->hook_arg);
 		if (m.stopping) {
 			if (stop_deadline == 0)
 				stop_deadline = now + 15;
 			else if (now >= stop_deadline)
 				stop_all(&m, SIGKILL);
 		} else {
+			if (spec->on_tick)
+				spec->on_tick(now, spec->hook_arg);
 			for (int i = 0; i < m.nhelpers; i++)
 				if (m.helper[i].pid == 0 && m.helper[i].restart_at && now >= m.helper[i].restart_at)
 					spawn_helper(&m, i);

@@ -41,7 +41,8 @@ struct monitor_spec {
 	/* Optional: a child neither worker nor helper exited (a session). */
 	void (*on_child_exit)(int ctl, pid_t pid, int status, void *arg);
 	/* Optional: called after each pass of the monitor's loop, which
-	 * makes one at least every second (pop3d's counter file). */
+	 * makes one at least every second, until it stops (pop3d's counter
+	 * file, queued's offline pickup). */
 	void (*on_tick)(time_t now, void *arg);
 	void *hook_arg;
 	/* smtpd, pop3d: when it names a certificate, the worker gets it as a

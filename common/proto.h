@@ -9,6 +9,7 @@
 #define DNS_SOCKET "run/dns.sock"     /* the resolver's, relative to the spool root */
 #define CONTROL_SOCKET "run/control.sock" /* queued's, for posternctl (root, postern-admin) */
 #define SUBMIT_SOCKET "run/submit.sock"   /* queued's, for sendmail (any local user) */
+#define OFFLINE_DIR "offline"  /* sendmail's submissions while queued is down (root, 1733) */
 #define POP3D_STATS_FILE "run/pop3d.stats" /* pop3d's counters (root:postern-admin 0640),
                                               a counter list as in C_STATS_OK */
 

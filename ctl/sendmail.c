@@ -15,11 +15,13 @@
 #include "proto.h"
 #include "sendmail_parse.h"
 #include "submit.h"
+#include "submit_client.h"
 #include "usock.h"
 #include "util.h"
 
 #include <bsd/string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -240,7 +242,87 @@ static void prepare(const struct buf *msg, struct buf *out, bool tflag, struct r
 
 /* ---- talking to queued ---- */
 
-static int connect_queued(const struct config *conf)
+/* The submission as the frames that go over run/submit.sock (submit.h):
+ * sent as they are, or kept as they are in offline/ for queued's pickup
+ * to send later as this user. */
+static void frame_add(struct buf *stream, uint16_t type, struct ipc_buf *payload)
+{
+	struct ipc_hdr h = { type, 0, (uint32_t)payload->len, 0 };
+	uint8_t hdr[IPC_HDR_LEN];
+	if (payload->err)
+		die(EX_OSERR, "out of memory");
+	ipc_hdr_encode(&h, hdr);
+	buf_add(stream, hdr, sizeof(hdr));
+	buf_add(stream, payload->data, payload->len);
+	ipcb_free(payload);
+}
+
+static void build_stream(struct buf *stream, const char *sender, const struct rlist *r,
+    const struct buf *msg)
+{
+	struct ipc_buf b;
+	ipcb_init(&b);
+	ipcb_cstr(&b, sender);
+	ipcb_u32(&b, (uint32_t)r->n);
+	for (size_t i = 0; i < r->n; i++)
+		ipcb_cstr(&b, r->v[i]);
+	frame_add(stream, SUB_BEGIN, &b);
+	for (size_t off = 0; off < msg->len; off += SUB_CHUNK_MAX) {
+		size_t n = msg->len - off < SUB_CHUNK_MAX ? msg->len - off : SUB_CHUNK_MAX;
+		ipcb_init(&b);
+		ipcb_str(&b, (const char *)msg->p + off, n);
+		frame_add(stream, SUB_DATA, &b);
+	}
+	ipcb_init(&b);
+	frame_add(stream, SUB_END, &b);
+}
+
+/* queued is not running (or cannot take the connection): the frames go
+ * into offline/ (root's, mode 1733: anyone may add a file, nobody else
+ * may list, read or remove it), written under a dot name and renamed
+ * whole. queued's root process sends each file, as its owner, when it
+ * runs again, as Postfix's pickup takes the maildrop. */
+static void keep_offline(const struct config *conf, const struct buf *stream, int why)
+    __attribute__((noreturn));
+static void keep_offline(const struct config *conf, const struct buf *stream, int why)
+{
+	char dir[PATH_MAX], name[64], tmp[80];
+	textf(dir, sizeof(dir), "%s/" OFFLINE_DIR, conf->spool);
+	/* O_PATH: the directory may be searched, not read */
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		die(EX_UNAVAILABLE, "cannot reach queued (%s), and %s: %s", strerror(why), dir,
+		    strerror(errno));
+	char id[QID_LEN + 1];
+	qid_format(qid_new(), id);
+	textf(name, sizeof(name), "%s.%ld", id, (long)getpid());
+	textf(tmp, sizeof(tmp), ".tmp.%s", name);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die(EX_UNAVAILABLE, "cannot reach queued (%s), and %s/%s: %s", strerror(why), dir, tmp,
+		    strerror(errno));
+	/* The second fsync makes the rename durable too on a journaling
+	 * file system (it commits the transaction that holds it): the user
+	 * may not read the directory, so cannot sync it. */
+	if (!write_all(fd, stream->p, stream->len) || fsync(fd) < 0 ||
+	    renameat(dfd, tmp, dfd, name) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		die(EX_TEMPFAIL, "cannot reach queued (%s), and writing %s/%s: %s", strerror(why), dir,
+		    name, strerror(e));
+	}
+	close(fd);
+	int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd >= 0) { /* root, or a developer's own spool */
+		fsync(rfd);
+		close(rfd);
+	}
+	exit(EX_OK);
+}
+
+/* Sends the submission and exits with queued's answer. */
+static void submit(const struct config *conf, const struct buf *stream) __attribute__((noreturn));
+static void submit(const struct config *conf, const struct buf *stream)
 {
 	char path[PATH_MAX];
 	int w = snprintf(path, sizeof(path), "%s/%s", conf->spool, SUBMIT_SOCKET);
@@ -248,94 +330,36 @@ static int connect_queued(const struct config *conf)
 		die(EX_CONFIG, "socket path too long: %s/%s", conf->spool, SUBMIT_SOCKET);
 	/* the timeouts first: a full backlog makes connect wait too */
 	int fd = usock_connect(path, false, IO_TIMEOUT_S);
-	if (fd >= 0)
-		return fd;
-	switch (errno) {
-	case ENAMETOOLONG:
-		die(EX_CONFIG, "socket path too long: %s", path);
-	case EAGAIN:
-	case EINTR:
-		die(EX_TEMPFAIL, "queued is busy (%s); try again later", path);
-	case EMFILE:
-	case ENFILE:
-	case ENOBUFS:
-	case ENOMEM:
-	case EAFNOSUPPORT: /* a sandbox without unix sockets */
-		die(EX_OSERR, "socket for %s: %s", path, strerror(errno));
-	default:
-		die(EX_UNAVAILABLE, "cannot reach queued at %s: %s", path, strerror(errno));
+	if (fd < 0) {
+		switch (errno) {
+		case ENAMETOOLONG:
+			die(EX_CONFIG, "socket path too long: %s", path);
+		case ENOENT:        /* queued never ran */
+		case ECONNREFUSED:  /* queued stopped */
+		case EAGAIN:        /* queued too busy to take it */
+			keep_offline(conf, stream, errno);
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+		case EAFNOSUPPORT: /* a sandbox without unix sockets */
+			die(EX_OSERR, "socket for %s: %s", path, strerror(errno));
+		default:
+			die(EX_UNAVAILABLE, "cannot reach queued at %s: %s", path, strerror(errno));
+		}
 	}
-}
-
-static bool send_buf(int fd, uint16_t type, struct ipc_buf *b)
-{
-	bool ok = !b->err && ipc_send_fd(fd, type, 0, b->data, b->len, -1) == 0;
-	ipcb_free(b);
-	return ok;
-}
-
-/* Sends the submission and exits with queued's answer. */
-static void submit(const struct config *conf, const char *sender, const struct rlist *r,
-    const struct buf *msg) __attribute__((noreturn));
-static void submit(const struct config *conf, const char *sender, const struct rlist *r,
-    const struct buf *msg)
-{
-	int fd = connect_queued(conf);
-	struct ipc_buf b;
-	int send_errno = 0;
-	ipcb_init(&b);
-	ipcb_cstr(&b, sender);
-	ipcb_u32(&b, (uint32_t)r->n);
-	for (size_t i = 0; i < r->n; i++)
-		ipcb_cstr(&b, r->v[i]);
-	bool ok = send_buf(fd, SUB_BEGIN, &b);
-	for (size_t off = 0; ok && off < msg->len; off += SUB_CHUNK_MAX) {
-		size_t n = msg->len - off < SUB_CHUNK_MAX ? msg->len - off : SUB_CHUNK_MAX;
-		ipcb_init(&b);
-		ipcb_str(&b, (const char *)msg->p + off, n);
-		ok = send_buf(fd, SUB_DATA, &b);
+	int send_errno = write_all(fd, stream->p, stream->len) ? 0 : errno;
+	uint64_t qid;
+	char why[600];
+	switch (submit_answer(fd, send_errno, IO_TIMEOUT_S, &qid, why, sizeof(why))) {
+	case SUBMIT_OK: exit(EX_OK);
+	case SUBMIT_TEMP: die(EX_TEMPFAIL, "%s; try again later", why);
+	case SUBMIT_NOUSER: die(EX_NOUSER, "%s", why);
+	case SUBMIT_DATA: die(EX_DATAERR, "%s", why);
+	case SUBMIT_PROTO: die(EX_PROTOCOL, "%s", why);
+	case SUBMIT_PERM: break;
 	}
-	if (ok) {
-		ipcb_init(&b);
-		ok = send_buf(fd, SUB_END, &b);
-	}
-	if (!ok)
-		send_errno = errno;
-	/* the answer; after a failed send, queued may have said why */
-	struct ipc_hdr h;
-	uint8_t *p;
-	int rfd;
-	int rr = ipc_recv(fd, &h, &p, &rfd);
-	if (rr <= 0) {
-		int e = rr < 0 ? errno : send_errno;
-		if (e == EAGAIN || e == EWOULDBLOCK)
-			die(EX_TEMPFAIL, "no answer from queued within %d seconds", IO_TIMEOUT_S);
-		die(EX_TEMPFAIL, "queued closed the connection%s%s; the message was not queued",
-		    e ? ": " : "", e ? strerror(e) : "");
-	}
-	if (rfd >= 0)
-		close(rfd);
-	struct ipc_rd rd;
-	ipcr_init(&rd, p, h.len);
-	if (h.type == SUB_OK) {
-		(void)ipcr_u64(&rd);
-		if (!ipcr_done(&rd))
-			die(EX_PROTOCOL, "malformed answer from queued");
-		exit(EX_OK);
-	}
-	if (h.type != SUB_FAIL)
-		die(EX_PROTOCOL, "unexpected answer from queued");
-	char why[512];
-	uint8_t kind = ipcr_u8(&rd);
-	ipcr_str(&rd, why, sizeof(why));
-	if (!ipcr_done(&rd))
-		die(EX_PROTOCOL, "malformed answer from queued");
-	switch (kind) {
-	case SUB_FAIL_TEMP: die(EX_TEMPFAIL, "%s; try again later", why);
-	case SUB_FAIL_NOUSER: die(EX_NOUSER, "%s", why);
-	case SUB_FAIL_DATA: die(EX_DATAERR, "%s", why);
-	default: die(EX_UNAVAILABLE, "%s", why);
-	}
+	die(EX_UNAVAILABLE, "%s", why);
 }
 
 int main(int argc, char **argv)
@@ -435,5 +459,8 @@ int main(int argc, char **argv)
 	if (msg.len > conf.max_message_size)
 		die(EX_DATAERR, "the message is larger than the limit of %llu octets",
 		    (unsigned long long)conf.max_message_size);
-	submit(&conf, sender, &r, &msg);
+	struct buf stream = { 0 };
+	build_stream(&stream, sender, &r, &msg);
+	free(msg.p);
+	submit(&conf, &stream);
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "ipc.h"
 #include "monitor.h"
+#include "pickup.h"
 #include "pidfile.h"
 #include "privsep.h"
 #include "proto.h"
@@ -141,6 +142,9 @@ int main(int argc, char **argv)
 	privsep_ensure_dir(conf.spool, "empty", NULL, 0555); /* the remote agent's chroot */
 	privsep_ensure_dir(conf.spool, "queue", USER_QUEUE, 0700);
 	privsep_ensure_dir(conf.spool, "index", USER_QUEUE, 0700);
+	/* sendmail's submissions while queued is down (pickup.c): anyone
+	 * may add a file, nobody may list the directory or touch another's */
+	privsep_ensure_dir(conf.spool, OFFLINE_DIR, NULL, 01733);
 	privsep_ensure_dir(conf.mail_root, "", USER_VMAIL, 0700);
 	ctx.conf = &conf;
 	ctx.smtpd_uid = privsep_expected_uid(USER_SMTPD);
@@ -178,6 +182,9 @@ int main(int argc, char **argv)
 			[HELPER_RELAY] = { "postern-queued: remote delivery", relay_main, &conf },
 		},
 		.on_worker_msg = on_qmgr_msg,
+		.on_tick = pickup_tick,
+		.on_child_exit = pickup_child_exit,
+		.hook_arg = &conf,
 		.worker_keep_fds = worker_fds,
 		.worker_nkeep = 3,
 		.conf = &conf,

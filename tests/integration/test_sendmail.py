@@ -252,26 +252,92 @@ def test_too_large_refused(make_postern, user):
     assert p.queue_files() == []
 
 
-def test_queued_stopped(p, user):
+def test_queued_stopped_keeps_mail_offline(p, user):
+    """With queued down, sendmail keeps the message in offline/ and exits
+    0, as Postfix's postdrop does; queued sends it on as that user when it
+    starts again."""
     r = sendmail(p, user, ["alice@example.test"], "Subject: before\n\nx\n")
     assert r.returncode == 0, r.stderr
     one_mail(p, "alice")
     p.stop("queued")
-    r = sendmail(p, user, ["alice@example.test"], "Subject: while stopped\n\nx\n")
-    assert r.returncode in (69, 75), r
-    assert r.stderr.startswith(b"sendmail: ") and r.stderr.count(b"\n") == 1
-    assert b"submit.sock" in r.stderr
+    r = sendmail(p, user, ["-t"], "To: alice@example.test\nSubject: while stopped\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""
+    offline = os.path.join(p.spool, "offline")
+    if IS_ROOT:
+        st = os.stat(offline)
+        assert st.st_uid == 0 and oct(st.st_mode & 0o7777) == "0o1733"
+    files = os.listdir(offline)
+    assert len(files) == 1 and not files[0].startswith("."), files
+    st = os.stat(os.path.join(offline, files[0]))
+    assert st.st_uid == user.pw_uid and st.st_mode & 0o777 == 0o600
+    assert p.queue_files() == []
+
     p.start("queued")
-    wait_for(lambda: "ready" in p.log("queued").split("stopping")[-1], what="queued restarted")
+    msg = mail_about(p, "alice", "while stopped")
+    me = f"{user.pw_name}@mail.example.test"
+    assert msg.startswith(f"Return-Path: <{me}>\n")
+    assert f"(uid {user.pw_uid});" in headers(msg)
+    assert f"\nFrom: Sam Sender <{me}>\n" in headers(msg)
+    wait_for(lambda: os.listdir(offline) == [], what="the offline file removed")
+    assert re.search(rf"offline/{files[0]}: uid={user.pw_uid}: queued as [0-9A-F]{{16}}",
+                     p.log("queued"))
+    # the pickup process ran as the user, not as root
+    qid = re.search(r"queued as ([0-9A-F]{16})", p.log("queued")).group(1)
+    assert f"{qid}: uid={user.pw_uid}, from=<{me}>" in p.log("queued")
+
     r = sendmail(p, user, ["alice@example.test"], "Subject: after\n\nx\n")
     assert r.returncode == 0, r.stderr
-    msgs = wait_for(lambda: len(p.maildir_files("alice")) >= 2 and p.read_mail("alice"),
-                    what="the second message")
-    time.sleep(1)
-    subjects = sorted(re.search(r"Subject: (.*)", m.decode()).group(1)
-                      for m in p.read_mail("alice"))
-    assert subjects == ["after", "before"], msgs
+    mail_about(p, "alice", "after")
+    assert len(p.maildir_files("alice")) == 3
     queue_empty(p)
+
+
+def test_offline_files_are_sent_as_their_owner(p, user, tmp_path):
+    """Whatever a file in offline/ says, queued's pickup sends it as the
+    file's owner, through the same socket and checks as sendmail; it never
+    opens what is not a regular file of one link, and sets aside what
+    queued refuses."""
+    p.stop("queued")
+    offline = os.path.join(p.spool, "offline")
+
+    def put(name, data, uid, gid):
+        path = os.path.join(offline, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, uid, gid)
+        return path
+    # frames written by hand, naming root as the sender
+    forged = begin("root@example.test", ["alice@example.test"]) + \
+        frame(SUB_DATA, s(b"Subject: forged\n\nx\n")) + frame(SUB_END)
+    put("0001", forged, user.pw_uid, user.pw_gid)
+    put("0002", b"not frames at all", user.pw_uid, user.pw_gid)
+    put("0003", forged, 54321, 54321)  # a uid with no user
+    secret = tmp_path / "secret"
+    secret.write_text("root's own\n")
+    os.symlink(str(secret), os.path.join(offline, "0004"))
+    os.link(str(secret), os.path.join(offline, "0005"))  # a second link to root's file
+    os.mkfifo(os.path.join(offline, "0006"))
+    old_tmp = put(".tmp.0007", forged, user.pw_uid, user.pw_gid)
+    os.utime(old_tmp, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    young_tmp = put(".tmp.0008", forged, user.pw_uid, user.pw_gid)
+
+    p.start("queued")
+    msg = mail_about(p, "alice", "forged")
+    assert f"(uid {user.pw_uid});" in headers(msg)
+    assert msg.startswith("Return-Path: <root@example.test>\n")  # -f is free, as in Postfix
+    log = wait_for(lambda: (lambda t: "offline/0003" in t and "offline/0006" in t and t)(
+        p.log("queued")), what="every file looked at")
+    assert re.search(rf"offline/0001: uid={user.pw_uid}: queued as ", log)
+    assert re.search(rf"offline/0002: uid={user.pw_uid}: refused: .*kept as offline/\.refused\.0002",
+                     log)
+    assert "offline/0003: owner uid 54321 has no user name; kept as offline/.refused.0003" in log
+    for name in ("0004", "0005", "0006"):
+        assert f"offline/{name}: not a regular file with one link" in log
+    assert sorted(os.listdir(offline)) == [".refused.0002", ".refused.0003", ".tmp.0008"]
+    assert secret.read_text() == "root's own\n" and os.stat(secret).st_nlink == 1
+    assert not os.path.exists(old_tmp) and os.path.exists(young_tmp)
+    assert len(p.maildir_files("alice")) == 1
 
 
 def test_8bit_and_line_ends(p, user):
