@@ -293,11 +293,18 @@ static void keep_offline(const struct config *conf, const struct buf *stream, in
 	if (dfd < 0)
 		die(EX_UNAVAILABLE, "cannot reach queued (%s), and %s: %s", strerror(why), dir,
 		    strerror(errno));
-	char id[QID_LEN + 1];
-	qid_format(qid_new(), id);
-	textf(name, sizeof(name), "%s.%ld", id, (long)getpid());
-	textf(tmp, sizeof(tmp), ".tmp.%s", name);
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* time first, so names sort by age; random bits, so no other user
+	 * can take the name first */
+	int fd = -1;
+	for (int i = 0; i < 8 && fd < 0; i++) {
+		char id[QID_LEN + 1];
+		qid_format(qid_new(), id);
+		textf(name, sizeof(name), "%s.%08X", id, arc4random());
+		textf(tmp, sizeof(tmp), ".tmp.%s", name);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		die(EX_UNAVAILABLE, "cannot reach queued (%s), and %s/%s: %s", strerror(why), dir, tmp,
 		    strerror(errno));

@@ -33,22 +33,48 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #define PICKUP_INTERVAL_S 60
 #define PICKUP_BATCH 1000          /* files per pickup process */
 #define PICKUP_IO_TIMEOUT_S 300    /* as sendmail's */
+/* connect and answer may each take PICKUP_IO_TIMEOUT_S; a child that
+ * takes longer (its owner stopped it, say) is killed */
+#define PICKUP_CHILD_MAX_S (2 * PICKUP_IO_TIMEOUT_S + 60)
 #define PICKUP_TMP_MAX_AGE_S 86400 /* a sendmail that died while writing */
+#define PICKUP_NAME_MAX 200        /* sendmail's names are 40 octets or so */
 #define TMP_PREFIX ".tmp."
 #define REFUSED_PREFIX ".refused."
+/* a child's exit: the file was sent, refused or set aside (EX_OK,
+ * EX_DATAERR), could not be sent now (EX_TEMPFAIL), or queued's socket
+ * cannot be reached, which ends the round (EX_UNAVAILABLE) */
 
 static pid_t pickup_pid;
 static time_t next_scan;
 
+/* name -> .refused.name, never over a file already there (root does
+ * not heed the sticky bit): then a fresh name of the same form. */
+static void set_aside(int dfd, const char *name, char *aside, size_t asidelen)
+{
+	textf(aside, asidelen, REFUSED_PREFIX "%s", name);
+	for (int i = 0; i < 4; i++) {
+		if (renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE) == 0)
+			return;
+		if (errno != EEXIST)
+			break;
+		char id[QID_LEN + 1];
+		qid_format(qid_new(), id);
+		textf(aside, asidelen, REFUSED_PREFIX "%s.%s", id, name);
+	}
+	log_warn("offline/%s: setting it aside", name);
+}
+
 /* As the file's owner: the frames to queued, then its answer. The
- * file is removed once queued has the message; kept for the next
- * round if it could not take it now; set aside if it refused it. */
+ * file is removed once queued has it, kept for the next round if it
+ * could not take it now, set aside if it refused it. */
 static int send_as_owner(const struct config *conf, int dfd, const char *name, int fd, uid_t uid)
 {
 	char path[PATH_MAX], why[600];
@@ -57,7 +83,7 @@ static int send_as_owner(const struct config *conf, int dfd, const char *name, i
 	if (sock < 0) {
 		log_warn("offline/%s: uid=%u: connecting to %s; tried again later", name,
 		    (unsigned)uid, path);
-		return EX_TEMPFAIL;
+		return EX_UNAVAILABLE;
 	}
 	int send_errno = 0;
 	static uint8_t buf[65536];
@@ -92,13 +118,35 @@ static int send_as_owner(const struct config *conf, int dfd, const char *name, i
 		log_warnx("offline/%s: uid=%u: %s; tried again later", name, (unsigned)uid, why);
 		return EX_TEMPFAIL;
 	default:
-		textf(aside, sizeof(aside), REFUSED_PREFIX "%s", name);
-		if (renameat(dfd, name, dfd, aside) < 0)
-			log_warn("offline/%s: renaming it %s", name, aside);
+		set_aside(dfd, name, aside, sizeof(aside));
 		log_warnx("offline/%s: uid=%u: refused: %s; kept as offline/%s", name, (unsigned)uid,
 		    why, aside);
 		return EX_DATAERR;
 	}
+}
+
+/* Waits for the child sending a file, at most PICKUP_CHILD_MAX_S: its
+ * owner may stop it or make it linger, and no user may hold up the
+ * others' mail. */
+static int wait_child(pid_t pid, const char *name)
+{
+	int status;
+	for (int ticks = 0; ticks < PICKUP_CHILD_MAX_S * 20; ticks++) {
+		pid_t r = waitpid(pid, &status, WNOHANG | WUNTRACED);
+		if (r == pid && WIFSTOPPED(status))
+			break;
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : EX_TEMPFAIL;
+		if (r < 0 && errno != EINTR)
+			return EX_TEMPFAIL;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	log_warnx("offline/%s: its sender stopped or took too long; killed, tried again later", name);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		continue;
+	return EX_TEMPFAIL;
 }
 
 /* One file: root checks what it is and whose, then a child that has
@@ -106,36 +154,44 @@ static int send_as_owner(const struct config *conf, int dfd, const char *name, i
 static int pickup_one(const struct config *conf, int dfd, const char *name)
 {
 	struct stat st, fst;
+	char aside[NAME_MAX + 1];
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return EX_OK; /* gone meanwhile */
-	if (name[0] == '.') {
-		/* a sendmail that died while writing leaves its dot file */
-		if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_mtime < time(NULL) - PICKUP_TMP_MAX_AGE_S && unlinkat(dfd, name, 0) == 0)
-			log_info("offline/%s: left by a sendmail that did not finish; removed", name);
-		return EX_OK;
-	}
 	/* only a regular file with one link is opened (never a device, a
-	 * fifo or a link to another user's file), and it must still be the
-	 * one looked at */
-	int fd = S_ISREG(st.st_mode) && st.st_nlink == 1 ?
-	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
-	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev ||
-	    !S_ISREG(fst.st_mode) || fst.st_nlink != 1) {
-		if (fd >= 0)
-			close(fd);
-		if (S_ISDIR(st.st_mode) ? unlinkat(dfd, name, AT_REMOVEDIR) == 0 : unlinkat(dfd, name, 0) == 0)
+	 * fifo or a link to another user's file): anything else is junk */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
 			log_warnx("offline/%s: not a regular file with one link (uid %u); removed", name,
 			    (unsigned)st.st_uid);
 		return EX_OK;
 	}
+	/* and it must still be the one looked at (else the next round) */
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return EX_OK;
+	if (fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev ||
+	    !S_ISREG(fst.st_mode) || fst.st_nlink != 1) {
+		close(fd);
+		return EX_OK;
+	}
 	uid_t uid = fst.st_uid;
+	if ((uint64_t)(time(NULL) - fst.st_mtime) * 1000 > conf->queue_lifetime_ms) {
+		close(fd);
+		set_aside(dfd, name, aside, sizeof(aside));
+		log_warnx("offline/%s: uid=%u: not sent within queue_lifetime; kept as offline/%s",
+		    name, (unsigned)uid, aside);
+		return EX_DATAERR;
+	}
+	errno = 0;
 	struct passwd *pw = getpwuid(uid);
-	char aside[NAME_MAX + 1];
+	if (pw == NULL && errno != 0 && errno != ENOENT && errno != ESRCH) {
+		log_warn("offline/%s: looking up uid %u; tried again later", name, (unsigned)uid);
+		close(fd);
+		return EX_TEMPFAIL;
+	}
 	if (pw == NULL || (!privsep_enabled() && uid != getuid())) {
 		close(fd);
-		textf(aside, sizeof(aside), REFUSED_PREFIX "%s", name);
-		renameat(dfd, name, dfd, aside);
+		set_aside(dfd, name, aside, sizeof(aside));
 		log_warnx("offline/%s: owner uid %u %s; kept as offline/%s", name, (unsigned)uid,
 		    pw == NULL ? "has no user name" : "is not this developer's queued's", aside);
 		return EX_DATAERR;
@@ -150,23 +206,19 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 		return EX_TEMPFAIL;
 	}
 	if (pid == 0) {
-		/* this process's memory is root's copy: never readable by the
-		 * user it becomes (the kernel also clears it on setuid) */
-		prctl(PR_SET_DUMPABLE, 0);
-		if (privsep_enabled() && (initgroups(user, gid) < 0 || setgid(gid) < 0 ||
-		    setuid(uid) < 0 || getuid() != uid || geteuid() != uid ||
-		    (uid != 0 && setuid(0) == 0))) {
+		/* this process's memory is root's copy: never to be read by
+		 * the user it becomes; a uid change sets dumpable to
+		 * fs.suid_dumpable, so once more after it */
+		if (privsep_enabled() && (prctl(PR_SET_DUMPABLE, 0) < 0 || initgroups(user, gid) < 0 ||
+		    setgid(gid) < 0 || setuid(uid) < 0 || getuid() != uid || geteuid() != uid ||
+		    (uid != 0 && setuid(0) == 0) || prctl(PR_SET_DUMPABLE, 0) < 0)) {
 			log_warn("offline/%s: becoming uid %u", name, (unsigned)uid);
 			_exit(EX_TEMPFAIL);
 		}
 		_exit(send_as_owner(conf, dfd, name, fd, uid));
 	}
 	close(fd);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return EX_TEMPFAIL;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EX_TEMPFAIL;
+	return wait_child(pid, name);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -174,8 +226,39 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* What a name in offline/ is: a file to send, a sendmail's file in
+ * progress, one set aside, or junk nobody's sendmail makes. */
+enum offline_kind { OK_SEND, OK_TMP, OK_REFUSED, OK_JUNK };
+
+static enum offline_kind kind_of(const char *name)
+{
+	if (strlen(name) > PICKUP_NAME_MAX)
+		return OK_JUNK;
+	if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+		return OK_TMP;
+	if (strncmp(name, REFUSED_PREFIX, strlen(REFUSED_PREFIX)) == 0)
+		return OK_REFUSED;
+	return name[0] == '.' ? OK_JUNK : OK_SEND;
+}
+
+/* Dot files: one a sendmail left while writing is removed after a
+ * day, a name sendmail never makes at once; files set aside stay. */
+static void tidy(int dfd, const char *name, enum offline_kind kind)
+{
+	struct stat st;
+	if (kind == OK_REFUSED || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (kind == OK_TMP && S_ISREG(st.st_mode) && st.st_mtime >= time(NULL) - PICKUP_TMP_MAX_AGE_S)
+		return;
+	if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
+		log_info("offline/%s: %s (uid %u); removed", name,
+		    !S_ISREG(st.st_mode) || st.st_nlink != 1 ? "not a regular file with one link" :
+		    kind == OK_TMP ? "left by a sendmail that did not finish" :
+		    "not a name sendmail makes", (unsigned)st.st_uid);
+}
+
 /* The pickup process: the waiting files, oldest first (sendmail names
- * them by time), until one cannot be sent now. */
+ * them by time), until queued's socket cannot be reached. */
 static int pickup_main(int sock, void *arg)
 {
 	const struct config *conf = arg;
@@ -192,16 +275,42 @@ static int pickup_main(int sock, void *arg)
 		log_warn("%s", dir);
 		return 1;
 	}
+	/* every entry is seen each round: what is not to be sent is tidied
+	 * here and takes no place in the batch */
 	struct dirent *de;
-	while (n < PICKUP_BATCH && (de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    (names[n] = strdup(de->d_name)) != NULL)
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		enum offline_kind kind = kind_of(de->d_name);
+		/* (a directory, say: tidy removes it if it is empty) */
+		if (kind == OK_SEND && de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			kind = OK_JUNK;
+		if (kind != OK_SEND)
+			tidy(dfd, de->d_name, kind);
+		else if (n < PICKUP_BATCH && (names[n] = strdup(de->d_name)) != NULL)
 			n++;
+	}
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_names);
+	/* one user's file that cannot go now holds up no one else's, and
+	 * that user's others wait for the next round */
+	uid_t waiting[64];
+	size_t nwaiting = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (pickup_one(conf, dfd, names[i]) == EX_TEMPFAIL)
-			break; /* queued cannot take mail now: the next round */
+		struct stat st;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		/* (junk is still removed) */
+		bool skip = false;
+		for (size_t j = 0; j < nwaiting && !skip && S_ISREG(st.st_mode) && st.st_nlink == 1; j++)
+			skip = waiting[j] == st.st_uid;
+		if (skip)
+			continue;
+		int r = pickup_one(conf, dfd, names[i]);
+		if (r == EX_UNAVAILABLE)
+			break;
+		if (r == EX_TEMPFAIL && nwaiting < sizeof(waiting) / sizeof(waiting[0]))
+			waiting[nwaiting++] = st.st_uid;
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -209,7 +318,7 @@ static int pickup_main(int sock, void *arg)
 	return 0;
 }
 
-/* Anything but "." and ".." that is not set aside (.refused.*). */
+/* A name to send or to tidy (not one set aside) waits in offline/. */
 static bool offline_waiting(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -217,9 +326,10 @@ static bool offline_waiting(const char *dir)
 	bool any = false;
 	if (d == NULL)
 		return false;
+	/* (a directory that is not empty stays, and wakes nobody) */
 	while (!any && (de = readdir(d)) != NULL)
 		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    strncmp(de->d_name, REFUSED_PREFIX, strlen(REFUSED_PREFIX)) != 0;
+		    kind_of(de->d_name) != OK_REFUSED && de->d_type != DT_DIR;
 	closedir(d);
 	return any;
 }

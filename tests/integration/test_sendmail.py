@@ -296,8 +296,8 @@ def test_queued_stopped_keeps_mail_offline(p, user):
 def test_offline_files_are_sent_as_their_owner(p, user, tmp_path):
     """Whatever a file in offline/ says, queued's pickup sends it as the
     file's owner, through the same socket and checks as sendmail; it never
-    opens what is not a regular file of one link, and sets aside what
-    queued refuses."""
+    opens what is not a regular file of one link, sets aside what queued
+    refuses, and one user's file that cannot go holds up no one else's."""
     p.stop("queued")
     offline = os.path.join(p.spool, "offline")
 
@@ -310,6 +310,7 @@ def test_offline_files_are_sent_as_their_owner(p, user, tmp_path):
     # frames written by hand, naming root as the sender
     forged = begin("root@example.test", ["alice@example.test"]) + \
         frame(SUB_DATA, s(b"Subject: forged\n\nx\n")) + frame(SUB_END)
+    put("0000", b"", 0, 0)  # root's, first in line: queued waits for frames in vain
     put("0001", forged, user.pw_uid, user.pw_gid)
     put("0002", b"not frames at all", user.pw_uid, user.pw_gid)
     put("0003", forged, 54321, 54321)  # a uid with no user
@@ -321,20 +322,28 @@ def test_offline_files_are_sent_as_their_owner(p, user, tmp_path):
     old_tmp = put(".tmp.0007", forged, user.pw_uid, user.pw_gid)
     os.utime(old_tmp, (time.time() - 2 * 86400, time.time() - 2 * 86400))
     young_tmp = put(".tmp.0008", forged, user.pw_uid, user.pw_gid)
+    put(".junk", b"x", user.pw_uid, user.pw_gid)  # no name sendmail makes
+    os.mkdir(os.path.join(offline, "0009"))
+    put("0009/inside", b"x", 0, 0)  # a directory that cannot be removed
 
     p.start("queued")
-    msg = mail_about(p, "alice", "forged")
+    # in the first round (a minute apart), though root's file before it cannot go
+    msg = wait_for(lambda: p.read_mail("alice") and p.read_mail("alice")[0].decode(), timeout=40,
+                   what="the forged message delivered in the first round")
     assert f"(uid {user.pw_uid});" in headers(msg)
     assert msg.startswith("Return-Path: <root@example.test>\n")  # -f is free, as in Postfix
-    log = wait_for(lambda: (lambda t: "offline/0003" in t and "offline/0006" in t and t)(
-        p.log("queued")), what="every file looked at")
+    log = wait_for(lambda: (lambda t: all(f"offline/{n}: " in t for n in (
+        "0000", "0001", "0002", "0003", "0004", "0005", "0006", ".junk")) and t)(p.log("queued")),
+        what="every file looked at: " + "\n".join(l for l in p.log("queued").splitlines() if "offline" in l or "pickup" in l or "signal" in l))
     assert re.search(rf"offline/0001: uid={user.pw_uid}: queued as ", log)
     assert re.search(rf"offline/0002: uid={user.pw_uid}: refused: .*kept as offline/\.refused\.0002",
                      log)
     assert "offline/0003: owner uid 54321 has no user name; kept as offline/.refused.0003" in log
     for name in ("0004", "0005", "0006"):
         assert f"offline/{name}: not a regular file with one link" in log
-    assert sorted(os.listdir(offline)) == [".refused.0002", ".refused.0003", ".tmp.0008"]
+    assert "offline/0000: uid=0: " in log and "tried again later" in log
+    assert sorted(os.listdir(offline)) == [".refused.0002", ".refused.0003", ".tmp.0008", "0000",
+                                           "0009"]
     assert secret.read_text() == "root's own\n" and os.stat(secret).st_nlink == 1
     assert not os.path.exists(old_tmp) and os.path.exists(young_tmp)
     assert len(p.maildir_files("alice")) == 1
