@@ -175,7 +175,8 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 		return EX_OK;
 	}
 	uid_t uid = fst.st_uid;
-	if ((uint64_t)(time(NULL) - fst.st_mtime) * 1000 > conf->queue_lifetime_ms) {
+	time_t age = time(NULL) - fst.st_mtime; /* (a time in the future: new) */
+	if (age > 0 && (uint64_t)age * 1000 > conf->queue_lifetime_ms) {
 		close(fd);
 		set_aside(dfd, name, aside, sizeof(aside));
 		log_warnx("offline/%s: uid=%u: not sent within queue_lifetime; kept as offline/%s",
@@ -189,16 +190,17 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 		close(fd);
 		return EX_TEMPFAIL;
 	}
-	if (pw == NULL || (!privsep_enabled() && uid != getuid())) {
+	char user[256];
+	if (pw == NULL || strlcpy(user, pw->pw_name, sizeof(user)) >= sizeof(user) ||
+	    (!privsep_enabled() && uid != getuid())) {
 		close(fd);
 		set_aside(dfd, name, aside, sizeof(aside));
 		log_warnx("offline/%s: owner uid %u %s; kept as offline/%s", name, (unsigned)uid,
-		    pw == NULL ? "has no user name" : "is not this developer's queued's", aside);
+		    pw == NULL ? "has no user name" : privsep_enabled() ? "has an over-long name" :
+		    "is not this developer's queued's", aside);
 		return EX_DATAERR;
 	}
 	gid_t gid = pw->pw_gid;
-	char user[64];
-	strlcpy(user, pw->pw_name, sizeof(user));
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_warn("offline/%s: fork", name);
