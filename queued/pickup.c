@@ -40,12 +40,14 @@
 
 #define PICKUP_INTERVAL_S 60
 #define PICKUP_BATCH 1000          /* files per pickup process */
+#define PICKUP_PER_UID 100         /* of which one user's, so none crowds out the rest */
+#define PICKUP_UIDS 1024           /* users with files in one round */
 #define PICKUP_IO_TIMEOUT_S 300    /* as sendmail's */
 /* connect and answer may each take PICKUP_IO_TIMEOUT_S; a child that
  * takes longer (its owner stopped it, say) is killed */
 #define PICKUP_CHILD_MAX_S (2 * PICKUP_IO_TIMEOUT_S + 60)
 #define PICKUP_TMP_MAX_AGE_S 86400 /* a sendmail that died while writing */
-#define PICKUP_NAME_MAX 200        /* sendmail's names are 40 octets or so */
+#define PICKUP_NAME_MAX 160        /* sendmail's names are 25 octets; set aside, 200 at most */
 #define TMP_PREFIX ".tmp."
 #define REFUSED_PREFIX ".refused."
 /* a child's exit: the file was sent, refused or set aside (EX_OK,
@@ -54,6 +56,7 @@
 
 static pid_t pickup_pid;
 static time_t next_scan;
+static time_t started; /* queued's start: what waited through an outage is not old */
 
 /* name -> .refused.name, never over a file already there (root does
  * not heed the sticky bit): then a fresh name of the same form. */
@@ -72,10 +75,11 @@ static void set_aside(int dfd, const char *name, char *aside, size_t asidelen)
 	log_warn("offline/%s: setting it aside", name);
 }
 
-/* As the file's owner: the frames to queued, then its answer. The
- * file is removed once queued has it, kept for the next round if it
- * could not take it now, set aside if it refused it. */
-static int send_as_owner(const struct config *conf, int dfd, const char *name, int fd, uid_t uid)
+/* As the file's owner: the frames to queued, then its answer, as an
+ * exit code for root, which removes the file (EX_OK), keeps it for the
+ * next round (EX_TEMPFAIL, EX_UNAVAILABLE) or sets it aside
+ * (EX_DATAERR). This process holds no descriptor but the file's. */
+static int send_as_owner(const struct config *conf, const char *name, int fd, uid_t uid)
 {
 	char path[PATH_MAX], why[600];
 	textf(path, sizeof(path), "%s/%s", conf->spool, SUBMIT_SOCKET);
@@ -103,24 +107,20 @@ static int send_as_owner(const struct config *conf, int dfd, const char *name, i
 		}
 	}
 	uint64_t qid;
-	char id[QID_LEN + 1], aside[NAME_MAX + 1];
+	char id[QID_LEN + 1];
 	enum submit_outcome out = submit_answer(sock, send_errno, PICKUP_IO_TIMEOUT_S, &qid, why,
 	    sizeof(why));
 	close(sock);
 	switch (out) {
 	case SUBMIT_OK:
 		qid_format(qid, id);
-		if (unlinkat(dfd, name, 0) < 0)
-			log_warn("offline/%s: removing it (queued as %s)", name, id);
 		log_info("offline/%s: uid=%u: queued as %s", name, (unsigned)uid, id);
 		return EX_OK;
 	case SUBMIT_TEMP:
 		log_warnx("offline/%s: uid=%u: %s; tried again later", name, (unsigned)uid, why);
 		return EX_TEMPFAIL;
 	default:
-		set_aside(dfd, name, aside, sizeof(aside));
-		log_warnx("offline/%s: uid=%u: refused: %s; kept as offline/%s", name, (unsigned)uid,
-		    why, aside);
+		log_warnx("offline/%s: uid=%u: refused: %s", name, (unsigned)uid, why);
 		return EX_DATAERR;
 	}
 }
@@ -175,7 +175,9 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 		return EX_OK;
 	}
 	uid_t uid = fst.st_uid;
-	time_t age = time(NULL) - fst.st_mtime; /* (a time in the future: new) */
+	/* counted from when queued could first have sent it; a time in the
+	 * future is new */
+	time_t age = time(NULL) - (fst.st_mtime > started ? fst.st_mtime : started);
 	if (age > 0 && (uint64_t)age * 1000 > conf->queue_lifetime_ms) {
 		close(fd);
 		set_aside(dfd, name, aside, sizeof(aside));
@@ -208,6 +210,7 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 		return EX_TEMPFAIL;
 	}
 	if (pid == 0) {
+		close(dfd);
 		/* this process's memory is root's copy: never to be read by
 		 * the user it becomes; a uid change sets dumpable to
 		 * fs.suid_dumpable, so once more after it */
@@ -217,10 +220,22 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 			log_warn("offline/%s: becoming uid %u", name, (unsigned)uid);
 			_exit(EX_TEMPFAIL);
 		}
-		_exit(send_as_owner(conf, dfd, name, fd, uid));
+		_exit(send_as_owner(conf, name, fd, uid));
 	}
 	close(fd);
-	return wait_child(pid, name);
+	int r = wait_child(pid, name);
+	/* on what is still the file looked at: its owner may have put
+	 * another of theirs in its place meanwhile */
+	struct stat now;
+	bool same = fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now.st_ino == fst.st_ino && now.st_dev == fst.st_dev;
+	if (r == EX_OK && same && unlinkat(dfd, name, 0) < 0)
+		log_warn("offline/%s: removing it", name);
+	if (r == EX_DATAERR && same) {
+		set_aside(dfd, name, aside, sizeof(aside));
+		log_warnx("offline/%s: kept as offline/%s", name, aside);
+	}
+	return r;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -234,13 +249,34 @@ enum offline_kind { OK_SEND, OK_TMP, OK_REFUSED, OK_JUNK };
 
 static enum offline_kind kind_of(const char *name)
 {
+	if (strncmp(name, REFUSED_PREFIX, strlen(REFUSED_PREFIX)) == 0)
+		return OK_REFUSED;
 	if (strlen(name) > PICKUP_NAME_MAX)
 		return OK_JUNK;
 	if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
 		return OK_TMP;
-	if (strncmp(name, REFUSED_PREFIX, strlen(REFUSED_PREFIX)) == 0)
-		return OK_REFUSED;
 	return name[0] == '.' ? OK_JUNK : OK_SEND;
+}
+
+/* Files per uid in this round's batch: a small open-addressed table. */
+struct uid_count {
+	uid_t uid;
+	unsigned n;
+	bool used;
+};
+
+static unsigned *uid_slot(struct uid_count *t, uid_t uid)
+{
+	for (size_t i = 0, h = (size_t)uid * 2654435761u % PICKUP_UIDS; i < PICKUP_UIDS;
+	    i++, h = (h + 1) % PICKUP_UIDS) {
+		if (!t[h].used) {
+			t[h] = (struct uid_count){ uid, 0, true };
+			return &t[h].n;
+		}
+		if (t[h].uid == uid)
+			return &t[h].n;
+	}
+	return NULL; /* more users than a round takes: the next round */
 }
 
 /* Dot files: one a sendmail left while writing is removed after a
@@ -279,18 +315,27 @@ static int pickup_main(int sock, void *arg)
 	}
 	/* every entry is seen each round: what is not to be sent is tidied
 	 * here and takes no place in the batch */
+	static struct uid_count per_uid[PICKUP_UIDS];
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		enum offline_kind kind = kind_of(de->d_name);
 		/* (a directory, say: tidy removes it if it is empty) */
-		if (kind == OK_SEND && de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+		if (kind == OK_SEND && (!S_ISREG(st.st_mode) || st.st_nlink != 1))
 			kind = OK_JUNK;
-		if (kind != OK_SEND)
+		if (kind != OK_SEND) {
 			tidy(dfd, de->d_name, kind);
-		else if (n < PICKUP_BATCH && (names[n] = strdup(de->d_name)) != NULL)
+			continue;
+		}
+		unsigned *mine = uid_slot(per_uid, st.st_uid);
+		if (n < PICKUP_BATCH && mine && *mine < PICKUP_PER_UID &&
+		    (names[n] = strdup(de->d_name)) != NULL) {
 			n++;
+			(*mine)++;
+		}
 	}
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_names);
@@ -329,9 +374,13 @@ static bool offline_waiting(const char *dir)
 	if (d == NULL)
 		return false;
 	/* (a directory that is not empty stays, and wakes nobody) */
-	while (!any && (de = readdir(d)) != NULL)
+	while (!any && (de = readdir(d)) != NULL) {
+		struct stat st;
 		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    kind_of(de->d_name) != OK_REFUSED && de->d_type != DT_DIR;
+		    kind_of(de->d_name) != OK_REFUSED && de->d_type != DT_DIR &&
+		    (de->d_type != DT_UNKNOWN ||
+		    (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)));
+	}
 	closedir(d);
 	return any;
 }
@@ -340,6 +389,8 @@ void pickup_tick(time_t now, void *arg)
 {
 	const struct config *conf = arg;
 	char dir[PATH_MAX];
+	if (started == 0)
+		started = now;
 	if (pickup_pid > 0 || now < next_scan)
 		return;
 	next_scan = now + PICKUP_INTERVAL_S;
