@@ -8,8 +8,8 @@
  * groups), over run/submit.sock like sendmail itself, so queued records
  * that user from the socket's credentials and applies every check it
  * applies to sendmail. The file holds the frames sendmail would have
- * sent; that process removes it once queued has it, or renames it
- * .refused.NAME when queued refuses it.
+ * sent; that process's exit code tells root to remove it (queued has
+ * it), keep it (not now) or rename it .refused.NAME (refused).
  */
 #include "pickup.h"
 #include "config.h"
@@ -149,6 +149,60 @@ static int wait_child(pid_t pid, const char *name)
 	return EX_TEMPFAIL;
 }
 
+/* What a name in offline/ is: a file to send, a sendmail's file in
+ * progress, one set aside, or junk nobody's sendmail makes. */
+enum offline_kind { OK_SEND, OK_TMP, OK_REFUSED, OK_JUNK };
+
+static enum offline_kind kind_of(const char *name)
+{
+	if (strncmp(name, REFUSED_PREFIX, strlen(REFUSED_PREFIX)) == 0)
+		return OK_REFUSED;
+	if (strlen(name) > PICKUP_NAME_MAX)
+		return OK_JUNK;
+	if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+		return OK_TMP;
+	return name[0] == '.' ? OK_JUNK : OK_SEND;
+}
+
+/* This round's users (a small open-addressed table): how many of the
+ * batch's files are theirs, and whether one could not go now, which
+ * leaves their others for the next round. */
+struct round_user {
+	uid_t uid;
+	unsigned files;
+	bool used, waiting;
+};
+
+static struct round_user *round_user(struct round_user *t, uid_t uid)
+{
+	for (size_t i = 0, h = (size_t)uid * 2654435761u % PICKUP_UIDS; i < PICKUP_UIDS;
+	    i++, h = (h + 1) % PICKUP_UIDS) {
+		if (!t[h].used)
+			t[h] = (struct round_user){ .uid = uid, .used = true };
+		if (t[h].uid == uid)
+			return &t[h];
+	}
+	return NULL; /* more users than a round takes: the next round */
+}
+
+/* What is not to be sent: a file a sendmail left while writing is
+ * removed after a day; a name sendmail never makes, or what is not a
+ * regular file of one link, at once (a directory if empty); files set
+ * aside stay. */
+static void tidy(int dfd, const char *name, enum offline_kind kind)
+{
+	struct stat st;
+	if (kind == OK_REFUSED || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (kind == OK_TMP && S_ISREG(st.st_mode) && st.st_mtime >= time(NULL) - PICKUP_TMP_MAX_AGE_S)
+		return;
+	if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
+		log_info("offline/%s: %s (uid %u); removed", name,
+		    !S_ISREG(st.st_mode) || st.st_nlink != 1 ? "not a regular file with one link" :
+		    kind == OK_TMP ? "left by a sendmail that did not finish" :
+		    "not a name sendmail makes", (unsigned)st.st_uid);
+}
+
 /* One file: root checks what it is and whose, then a child that has
  * become its owner sends it. Returns the child's exit code (EX_*). */
 static int pickup_one(const struct config *conf, int dfd, const char *name)
@@ -160,9 +214,7 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 	/* only a regular file with one link is opened (never a device, a
 	 * fifo or a link to another user's file): anything else is junk */
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
-			log_warnx("offline/%s: not a regular file with one link (uid %u); removed", name,
-			    (unsigned)st.st_uid);
+		tidy(dfd, name, OK_JUNK);
 		return EX_OK;
 	}
 	/* and it must still be the one looked at (else the next round) */
@@ -238,61 +290,10 @@ static int pickup_one(const struct config *conf, int dfd, const char *name)
 	return r;
 }
 
+/* (a batch entry starts with its name) */
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* What a name in offline/ is: a file to send, a sendmail's file in
- * progress, one set aside, or junk nobody's sendmail makes. */
-enum offline_kind { OK_SEND, OK_TMP, OK_REFUSED, OK_JUNK };
-
-static enum offline_kind kind_of(const char *name)
-{
-	if (strncmp(name, REFUSED_PREFIX, strlen(REFUSED_PREFIX)) == 0)
-		return OK_REFUSED;
-	if (strlen(name) > PICKUP_NAME_MAX)
-		return OK_JUNK;
-	if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
-		return OK_TMP;
-	return name[0] == '.' ? OK_JUNK : OK_SEND;
-}
-
-/* Files per uid in this round's batch: a small open-addressed table. */
-struct uid_count {
-	uid_t uid;
-	unsigned n;
-	bool used;
-};
-
-static unsigned *uid_slot(struct uid_count *t, uid_t uid)
-{
-	for (size_t i = 0, h = (size_t)uid * 2654435761u % PICKUP_UIDS; i < PICKUP_UIDS;
-	    i++, h = (h + 1) % PICKUP_UIDS) {
-		if (!t[h].used) {
-			t[h] = (struct uid_count){ uid, 0, true };
-			return &t[h].n;
-		}
-		if (t[h].uid == uid)
-			return &t[h].n;
-	}
-	return NULL; /* more users than a round takes: the next round */
-}
-
-/* Dot files: one a sendmail left while writing is removed after a
- * day, a name sendmail never makes at once; files set aside stay. */
-static void tidy(int dfd, const char *name, enum offline_kind kind)
-{
-	struct stat st;
-	if (kind == OK_REFUSED || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return;
-	if (kind == OK_TMP && S_ISREG(st.st_mode) && st.st_mtime >= time(NULL) - PICKUP_TMP_MAX_AGE_S)
-		return;
-	if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
-		log_info("offline/%s: %s (uid %u); removed", name,
-		    !S_ISREG(st.st_mode) || st.st_nlink != 1 ? "not a regular file with one link" :
-		    kind == OK_TMP ? "left by a sendmail that did not finish" :
-		    "not a name sendmail makes", (unsigned)st.st_uid);
 }
 
 /* The pickup process: the waiting files, oldest first (sendmail names
@@ -301,7 +302,7 @@ static int pickup_main(int sock, void *arg)
 {
 	const struct config *conf = arg;
 	char dir[PATH_MAX];
-	char *names[PICKUP_BATCH];
+	struct { char *name; struct round_user *user; } batch[PICKUP_BATCH];
 	size_t n = 0;
 	close(sock);
 	log_setname("postern/pickup");
@@ -315,7 +316,7 @@ static int pickup_main(int sock, void *arg)
 	}
 	/* every entry is seen each round: what is not to be sent is tidied
 	 * here and takes no place in the batch */
-	static struct uid_count per_uid[PICKUP_UIDS];
+	static struct round_user users[PICKUP_UIDS];
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
@@ -330,37 +331,26 @@ static int pickup_main(int sock, void *arg)
 			tidy(dfd, de->d_name, kind);
 			continue;
 		}
-		unsigned *mine = uid_slot(per_uid, st.st_uid);
-		if (n < PICKUP_BATCH && mine && *mine < PICKUP_PER_UID &&
-		    (names[n] = strdup(de->d_name)) != NULL) {
-			n++;
-			(*mine)++;
+		struct round_user *u = round_user(users, st.st_uid);
+		if (n < PICKUP_BATCH && u && u->files < PICKUP_PER_UID &&
+		    (batch[n].name = strdup(de->d_name)) != NULL) {
+			batch[n++].user = u;
+			u->files++;
 		}
 	}
 	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_names);
-	/* one user's file that cannot go now holds up no one else's, and
-	 * that user's others wait for the next round */
-	uid_t waiting[64];
-	size_t nwaiting = 0;
+	qsort(batch, n, sizeof(batch[0]), cmp_names);
+	/* one user's file that cannot go now holds up no one else's */
 	for (size_t i = 0; i < n; i++) {
-		struct stat st;
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (batch[i].user->waiting)
 			continue;
-		/* (junk is still removed) */
-		bool skip = false;
-		for (size_t j = 0; j < nwaiting && !skip && S_ISREG(st.st_mode) && st.st_nlink == 1; j++)
-			skip = waiting[j] == st.st_uid;
-		if (skip)
-			continue;
-		int r = pickup_one(conf, dfd, names[i]);
+		int r = pickup_one(conf, dfd, batch[i].name);
 		if (r == EX_UNAVAILABLE)
 			break;
-		if (r == EX_TEMPFAIL && nwaiting < sizeof(waiting) / sizeof(waiting[0]))
-			waiting[nwaiting++] = st.st_uid;
+		batch[i].user->waiting = r == EX_TEMPFAIL;
 	}
 	for (size_t i = 0; i < n; i++)
-		free(names[i]);
+		free(batch[i].name);
 	close(dfd);
 	return 0;
 }
